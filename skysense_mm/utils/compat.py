@@ -1,0 +1,129 @@
+"""The one place for workarounds of upstream bugs.
+
+Each workaround is applied by :func:`apply_compat_patches` (called when
+``skysense_mm`` is imported), is idempotent, and has a test in
+``tests/test_utils/test_compat.py`` that first shows the upstream bug.
+
+1. ``mmrotate`` 1.0.0rc1 does ``from collections import Sequence`` (removed
+   in Python 3.10), so ``import mmrotate.models`` fails. We provide the alias
+   ``collections.Sequence = collections.abc.Sequence``.
+2. ``mmengine`` 0.10.7 calls ``torch.load`` without ``weights_only``; since
+   torch 2.6 the default is ``weights_only=True`` and resuming a checkpoint
+   written by mmengine's own ``Runner`` fails (``HistoryBuffer``, numpy arrays,
+   numpy scalars and ``getattr(HistoryBuffer, 'min')`` in the message hub).
+   We keep safe loading on and allow-list exactly those objects, with a
+   ``getattr`` that only resolves HistoryBuffer's statistics methods.
+3. ``mmengine`` 0.10.7 ``LocalBackend.put``/``put_text`` (used by
+   ``save_checkpoint``) open the target with ``'wb'`` and write into it: a
+   crash or a full disk mid-write truncates the previous checkpoint of the
+   same name. We write to a temporary file in the same folder, fsync it and
+   ``os.replace`` it over the target.
+"""
+import collections
+import collections.abc
+import os
+import os.path as osp
+import pickle
+import tempfile
+
+_APPLIED = False
+
+
+def patch_collections_sequence() -> None:
+    """Give back ``collections.Sequence`` for mmrotate 1.0.0rc1."""
+    for name in ('Sequence', 'Mapping', 'MutableMapping', 'Iterable'):
+        if not hasattr(collections, name):
+            setattr(collections, name, getattr(collections.abc, name))
+
+
+def _history_buffer_getattr(obj, name):
+    """Stands in for ``builtins.getattr`` inside checkpoints.
+
+    mmengine pickles ``HistoryBuffer._statistics_methods`` as
+    ``getattr(HistoryBuffer, 'min')``; anything else is refused.
+    """
+    from mmengine.logging import HistoryBuffer
+    allowed = {'min', 'max', 'current', 'mean'}
+    allowed.update(HistoryBuffer._statistics_methods)
+    if obj is HistoryBuffer and name in allowed:
+        return getattr(obj, name)
+    raise pickle.UnpicklingError(
+        f'refusing getattr({obj!r}, {name!r}) while loading a checkpoint: '
+        'only HistoryBuffer statistics methods are allowed')
+
+
+def mmengine_checkpoint_safe_globals() -> list:
+    """Objects an mmengine ``Runner`` checkpoint needs beyond tensors."""
+    import numpy as np
+    from mmengine.logging import HistoryBuffer
+    multiarray = getattr(np, '_core', None)
+    multiarray = (multiarray.multiarray
+                  if multiarray is not None else np.core.multiarray)
+    dtype_classes = [
+        getattr(np.dtypes, n) for n in dir(np.dtypes) if n.endswith('DType')
+    ]
+    return [
+        HistoryBuffer, np.ndarray, np.dtype, multiarray._reconstruct,
+        multiarray.scalar, (_history_buffer_getattr, 'builtins.getattr')
+    ] + dtype_classes
+
+
+def allow_mmengine_checkpoints() -> None:
+    """Let ``torch.load(weights_only=True)`` read mmengine checkpoints."""
+    import torch
+    if hasattr(torch.serialization, 'add_safe_globals'):
+        torch.serialization.add_safe_globals(
+            mmengine_checkpoint_safe_globals())
+
+
+def atomic_write(data, filepath, mode: str = 'wb', encoding=None) -> None:
+    """Write ``data`` to ``filepath`` so that readers see old or new, whole.
+
+    Args:
+        data (bytes | str): What to write.
+        filepath (str | Path): Target file; its folder is created.
+        mode (str): ``'wb'`` or ``'w'``.
+        encoding (str, optional): Text encoding for ``mode='w'``.
+    """
+    filepath = os.fspath(filepath)
+    folder = osp.dirname(osp.abspath(filepath))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(
+        dir=folder, prefix=f'.{osp.basename(filepath)}.', suffix='.tmp')
+    try:
+        with os.fdopen(fd, mode, encoding=encoding) as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, filepath)
+    except BaseException:
+        if osp.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def make_local_backend_atomic() -> None:
+    """Route mmengine's local ``put``/``put_text`` through atomic_write."""
+    from mmengine.fileio.backends import LocalBackend
+
+    def put(self, obj, filepath):
+        atomic_write(obj, filepath, 'wb')
+
+    def put_text(self, obj, filepath, encoding='utf-8'):
+        atomic_write(obj, filepath, 'w', encoding=encoding)
+
+    put.__doc__ = 'Atomic replacement of LocalBackend.put (skysense_mm).'
+    put_text.__doc__ = 'Atomic LocalBackend.put_text (skysense_mm).'
+    LocalBackend.put = put
+    LocalBackend.put_text = put_text
+
+
+def apply_compat_patches() -> None:
+    """Apply every workaround once."""
+    global _APPLIED
+    if _APPLIED:
+        return
+    patch_collections_sequence()
+    allow_mmengine_checkpoints()
+    make_local_backend_atomic()
+    _APPLIED = True

@@ -1,0 +1,31 @@
+import os
+import os.path as osp
+import sys
+
+import pytest
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+SHARED_DATA = os.environ.get(
+    'SKYSENSE_SHARED_DATA', osp.join(osp.dirname(ROOT), 'shared', 'data'))
+TOOLS = osp.join(ROOT, 'tools')
+
+if TOOLS not in sys.path:
+    sys.path.insert(0, TOOLS)
+
+
+@pytest.fixture(scope='session')
+def shared_data():
+    """Folder of real sample files in official formats (../shared/data)."""
+    if not osp.isdir(SHARED_DATA):
+        pytest.fail(f'shared sample data not found at {SHARED_DATA}; set '
+                    'SKYSENSE_SHARED_DATA')
+    return SHARED_DATA
+
+
+@pytest.fixture(scope='session')
+def demo_data_root(tmp_path_factory):
+    """The generated demo data set (tools/demo/generate_demo_data.py)."""
+    sys.path.insert(0, osp.join(TOOLS, 'demo'))
+    import generate_demo_data
+    root = str(tmp_path_factory.mktemp('demo_data'))
+    return generate_demo_data.generate(root, num_train=16, num_val=4)
