@@ -18,6 +18,10 @@ Each workaround is applied by :func:`apply_compat_patches` (called when
    crash or a full disk mid-write truncates the previous checkpoint of the
    same name. We write to a temporary file in the same folder, fsync it and
    ``os.replace`` it over the target.
+4. ``mmcv`` 2.0.1 ``nms_rotated(..., labels=...)`` ignores ``labels`` on CPU
+   (the C++ CPU kernel drops ``multi_label``), so boxes of different classes
+   suppress each other. On CPU with labels we shift each class's boxes apart
+   (the batched-NMS offset trick) and run the label-free kernel.
 """
 import collections
 import collections.abc
@@ -118,6 +122,43 @@ def make_local_backend_atomic() -> None:
     LocalBackend.put_text = put_text
 
 
+def _class_aware_nms_rotated(nms_rotated):
+    """Wrap mmcv's ``nms_rotated`` so ``labels`` also work on CPU."""
+    import functools
+
+    @functools.wraps(nms_rotated)
+    def wrapper(dets, scores, iou_threshold, labels=None, clockwise=True):
+        if labels is None or dets.is_cuda or dets.numel() == 0:
+            return nms_rotated(dets, scores, iou_threshold, labels, clockwise)
+        span = dets[:, :2].max() - dets[:, :2].min() + dets[:, 2:4].max()
+        shifted = dets.clone()
+        shifted[:, :2] += labels.to(dets)[:, None] * (span + 1)
+        _, keep = nms_rotated(shifted, scores, iou_threshold, None, clockwise)
+        return (torch_cat_dets(dets, scores, keep), keep)
+
+    wrapper.__skysense_patched__ = True
+    return wrapper
+
+
+def torch_cat_dets(dets, scores, keep):
+    """``[x, y, w, h, a, score]`` rows of the kept boxes, as mmcv returns."""
+    import torch
+    return torch.cat((dets[keep], scores[keep].reshape(-1, 1)), dim=1)
+
+
+def make_cpu_nms_rotated_class_aware() -> None:
+    """Patch ``mmcv.ops.nms_rotated`` (both names) for CPU labels."""
+    import sys
+
+    import mmcv.ops
+    nms_module = sys.modules['mmcv.ops.nms']  # mmcv.ops.nms is a function
+    if getattr(nms_module.nms_rotated, '__skysense_patched__', False):
+        return
+    patched = _class_aware_nms_rotated(nms_module.nms_rotated)
+    nms_module.nms_rotated = patched
+    mmcv.ops.nms_rotated = patched
+
+
 def apply_compat_patches() -> None:
     """Apply every workaround once."""
     global _APPLIED
@@ -126,4 +167,5 @@ def apply_compat_patches() -> None:
     patch_collections_sequence()
     allow_mmengine_checkpoints()
     make_local_backend_atomic()
+    make_cpu_nms_rotated_class_aware()
     _APPLIED = True

@@ -10,6 +10,7 @@ import torch
 import torchvision
 from shapely.geometry import Polygon
 
+import skysense_mm  # noqa: F401,E402  (compat: class-aware nms_rotated on CPU)
 from mmcv.ops import (RoIAlign, RoIAlignRotated, batched_nms,  # noqa: E402
                       box_iou_rotated, nms, nms_rotated)
 

@@ -22,9 +22,9 @@ def test_mmrotate_collections_sequence_bug_and_fix():
     assert bug.returncode != 0
     assert "cannot import name 'Sequence' from 'collections'" in bug.stderr
     fixed = run_py('import skysense_mm, mmrotate.models; '
-                   'print(mmrotate.models.OrientedRCNN.__name__)')
+                   'print(mmrotate.models.OrientedRPNHead.__name__)')
     assert fixed.returncode == 0, fixed.stderr
-    assert fixed.stdout.strip() == 'OrientedRCNN'
+    assert fixed.stdout.strip() == 'OrientedRPNHead'
 
 
 RUNNER_SNIPPET = '''
@@ -73,7 +73,7 @@ def test_torch_load_of_mmengine_checkpoint_bug_and_fix(mmengine_ckpt):
     ckpt = _load_checkpoint(mmengine_ckpt, map_location='cpu')
     assert set(ckpt) >= {'meta', 'state_dict', 'message_hub', 'optimizer'}
     buf = ckpt['message_hub']['log_scalars']['train/loss']
-    assert isinstance(buf, HistoryBuffer) and buf.count == 2
+    assert isinstance(buf, HistoryBuffer) and len(buf.data[0]) == 2
 
 
 class _Evil:
@@ -137,3 +137,31 @@ def test_patches_are_idempotent():
     compat.apply_compat_patches()
     compat.apply_compat_patches()
     assert len(compat.mmengine_checkpoint_safe_globals()) == len(before)
+
+
+def test_nms_rotated_labels_ignored_on_cpu_bug_and_fix():
+    code = '''
+        import torch
+        from mmcv.ops import nms_rotated
+        boxes = torch.tensor([[10., 10., 8., 4., 0.3], [10.2, 10.1, 8., 4., 0.32]])
+        scores = torch.tensor([0.9, 0.8])
+        _, keep = nms_rotated(boxes, scores, 0.5, labels=torch.tensor([0, 1]))
+        print(keep.tolist())
+    '''
+    bug = run_py(code)
+    assert bug.returncode == 0, bug.stderr
+    assert bug.stdout.strip() == '[0]'  # the class-1 box was suppressed
+    fixed = run_py('import skysense_mm\n' + textwrap.dedent(code))
+    assert fixed.returncode == 0, fixed.stderr
+    assert fixed.stdout.strip() == '[0, 1]'
+
+    import skysense_mm  # noqa: F401
+    from mmcv.ops import nms_rotated
+    boxes = torch.tensor([[10., 10., 8., 4., 0.3], [10.2, 10.1, 8., 4., 0.32],
+                          [30., 30., 6., 6., 0.], [30.1, 30., 6., 6., 0.]])
+    scores = torch.tensor([0.9, 0.8, 0.7, 0.95])
+    dets, keep = nms_rotated(boxes, scores, 0.5,
+                             labels=torch.tensor([0, 1, 1, 1]))
+    assert keep.tolist() == [3, 0, 1]  # by score; 2 loses to 3 (same class)
+    assert torch.equal(dets[:, :5], boxes[keep])
+    assert torch.equal(dets[:, 5], scores[keep])
