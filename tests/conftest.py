@@ -7,6 +7,10 @@ import pytest
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SHARED_DATA = os.environ.get(
     'SKYSENSE_SHARED_DATA', osp.join(osp.dirname(ROOT), 'shared', 'data'))
+SHARED_DESIGN = os.environ.get(
+    'SKYSENSE_SHARED_DESIGN', osp.join(osp.dirname(ROOT), 'shared', 'design'))
+# key/shape list of the official release (../shared/design, not copied here)
+OFFICIAL_MANIFEST = osp.join(SHARED_DESIGN, 'official_checkpoint_manifest.tsv')
 TOOLS = osp.join(ROOT, 'tools')
 
 if TOOLS not in sys.path:

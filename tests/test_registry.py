@@ -33,11 +33,14 @@ BUILD_AND_RUN = textwrap.dedent('''
     if lib == 'mmseg':
         from mmseg.structures import SegDataSample
         from mmengine.structures import PixelData
-        sample = SegDataSample(gt_sem_seg=PixelData(
-            data=torch.randint(0, 19, (1, 64, 64))))
-        sample.set_metainfo(dict(img_shape=(64, 64), pad_shape=(64, 64)))
-        data = dict(inputs=[torch.randint(0, 255, (3, 64, 64)).float()],
-                    data_samples=[sample])
+        samples = []
+        for _ in range(2):  # BN in the pooling branch needs > 1 value
+            sample = SegDataSample(gt_sem_seg=PixelData(
+                data=torch.randint(0, 19, (1, 64, 64))))
+            sample.set_metainfo(dict(img_shape=(64, 64), pad_shape=(64, 64)))
+            samples.append(sample)
+        data = dict(inputs=[torch.randint(0, 255, (3, 64, 64)).float()] * 2,
+                    data_samples=samples)
     elif lib == 'mmdet':
         from mmdet.testing import demo_mm_inputs
         data = demo_mm_inputs(2, [[3, 64, 64], [3, 64, 64]], num_classes=80)
@@ -66,7 +69,7 @@ BUILD_AND_RUN = textwrap.dedent('''
 @pytest.mark.parametrize('cfg_file, model_name', [
     ('mmseg_upernet.py', 'EncoderDecoder'),
     ('mmdet_faster_rcnn.py', 'FasterRCNN'),
-    ('mmrotate_oriented_rcnn.py', 'TwoStageDetector'),
+    ('mmrotate_oriented_rcnn.py', 'FasterRCNN'),  # mmrotate reuses mmdet's
     ('mmpretrain_classifier.py', 'ImageClassifier'),
 ])
 def test_backbone_in_stock_config(cfg_file, model_name):

@@ -76,6 +76,13 @@ def main(argv=None):
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
     cfg.load_from = args.checkpoint
+    cfg.resume = False
+    # Testing needs no training state; without this, hooks that read
+    # runner.iter (mmseg's SegVisualizationHook) build the train dataloader,
+    # which fails wherever only the test split is on disk.
+    for key in ('train_dataloader', 'train_cfg', 'optim_wrapper',
+                'param_scheduler'):
+        cfg[key] = None
     if args.show_dir:
         enable_visualization(cfg, args.show_dir)
     if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):

@@ -40,12 +40,12 @@ def make_scene(rng: np.random.Generator, size: int):
     for _ in range(rng.integers(1, 3)):
         p1 = tuple(int(v) for v in rng.integers(0, size, 2))
         p2 = tuple(int(v) for v in rng.integers(0, size, 2))
-        cv2.line(road, p1, p2, 1, int(rng.integers(2, 4)))
+        cv2.line(road, p1, p2, 1, int(rng.integers(3, 6)))
     img[road > 0] = (120, 120, 115)
     label[road > 0] = 3
 
     for _ in range(rng.integers(2, 6)):
-        w, h = (int(v) for v in rng.integers(size // 12, size // 5, 2))
+        w, h = (int(v) for v in rng.integers(size // 8, size // 4, 2))
         x, y = (int(v) for v in rng.integers(0, size - max(w, h) - 2, 2))
         roof = (180, 60, 50) if rng.random() < 0.5 else (170, 170, 175)
         img[y + 2:y + h + 2, x + 2:x + w + 2] *= 0.5  # shadow

@@ -3,6 +3,7 @@ _base_ = ['mmseg::upernet/upernet_r50_4xb2-40k_cityscapes-512x1024.py']
 custom_imports = dict(imports=['skysense_mm'], allow_failed_imports=False)
 norm_cfg = dict(type='BN', requires_grad=True)
 model = dict(
+    pretrained=None,
     data_preprocessor=dict(size=(64, 64)),
     backbone=dict(
         _delete_=True,

@@ -1,0 +1,4 @@
+from .swin_v2 import SkySenseSwinV2
+from .vit import SkySenseViT
+from .skysense import SkySense
+__all__ = ['SkySenseSwinV2', 'SkySenseViT', 'SkySense']
