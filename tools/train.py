@@ -83,6 +83,9 @@ def main(argv=None):
     runner = (Runner.from_cfg(cfg)
               if 'runner_type' not in cfg else RUNNERS.build(cfg))
     runner.train()
+    import torch.distributed as torch_dist
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.destroy_process_group()  # a clean exit for gloo/nccl
 
 
 if __name__ == '__main__':

@@ -22,6 +22,12 @@ Each workaround is applied by :func:`apply_compat_patches` (called when
    (the C++ CPU kernel drops ``multi_label``), so boxes of different classes
    suppress each other. On CPU with labels we shift each class's boxes apart
    (the batched-NMS offset trick) and run the label-free kernel.
+5. ``mmengine`` 0.10.7 cannot train multi-process on CPU (gloo): the
+   ``pytorch`` launcher calls ``torch.cuda.set_device`` unconditionally
+   ("Found no NVIDIA driver") and ``Runner.wrap_model`` passes
+   ``device_ids=[LOCAL_RANK]`` to DDP, which DDP refuses for CPU modules.
+   Without CUDA we initialise the process group without touching the GPU
+   and build DDP with ``device_ids=None``. CUDA machines are unaffected.
 """
 import collections
 import collections.abc
@@ -159,6 +165,40 @@ def make_cpu_nms_rotated_class_aware() -> None:
     mmcv.ops.nms_rotated = patched
 
 
+def allow_cpu_distributed() -> None:
+    """Let mmengine's ``pytorch`` launcher and DDP wrapper run on CPU."""
+    import mmengine.dist.utils as dist_utils
+    import torch
+    from mmengine.model import MMDistributedDataParallel
+
+    if getattr(dist_utils._init_dist_pytorch, '__skysense_patched__', False):
+        return
+    original_init = dist_utils._init_dist_pytorch
+
+    def _init_dist_pytorch(backend, init_backend='torch', **kwargs):
+        if torch.cuda.is_available() or init_backend != 'torch':
+            return original_init(backend, init_backend=init_backend, **kwargs)
+        if backend == 'nccl':
+            raise RuntimeError(
+                "env_cfg.dist_cfg.backend='nccl' needs GPUs; none is "
+                "available here: use backend='gloo' for CPU training")
+        torch.distributed.init_process_group(backend=backend, **kwargs)
+
+    _init_dist_pytorch.__skysense_patched__ = True
+    dist_utils._init_dist_pytorch = _init_dist_pytorch
+
+    original_ddp_init = MMDistributedDataParallel.__init__
+
+    def ddp_init(self, module, detect_anomalous_params=False, **kwargs):
+        if not torch.cuda.is_available():
+            kwargs['device_ids'] = None
+        original_ddp_init(
+            self, module, detect_anomalous_params=detect_anomalous_params,
+            **kwargs)
+
+    MMDistributedDataParallel.__init__ = ddp_init
+
+
 def apply_compat_patches() -> None:
     """Apply every workaround once."""
     global _APPLIED
@@ -168,4 +208,5 @@ def apply_compat_patches() -> None:
     allow_mmengine_checkpoints()
     make_local_backend_atomic()
     make_cpu_nms_rotated_class_aware()
+    allow_cpu_distributed()
     _APPLIED = True
