@@ -220,6 +220,26 @@ class SDPATransformerEncoderLayer(TransformerEncoderLayer):
         return _inner_forward(x)
 
 
+def init_vit_weights(module: nn.Module) -> None:
+    """mmseg's ViT initialisation of every submodule of ``module``.
+
+    Linear: truncated normal (std 0.02), bias 0 (FFN biases N(0, 1e-6));
+    Conv2d: Kaiming fan-in; LayerNorm/GroupNorm: weight 1, bias 0.
+    """
+    for name, m in module.named_modules():
+        if isinstance(m, nn.Linear):
+            trunc_normal_(m.weight, std=.02)
+            if m.bias is not None:
+                if 'ffn' in name:
+                    nn.init.normal_(m.bias, mean=0., std=1e-6)
+                else:
+                    nn.init.constant_(m.bias, 0)
+        elif isinstance(m, nn.Conv2d):
+            kaiming_init(m, mode='fan_in', bias=0.)
+        elif isinstance(m, (nn.GroupNorm, nn.LayerNorm)):
+            constant_init(m, val=1.0, bias=0.)
+
+
 @MODELS.register_module()
 class SkySenseViT(BaseModule):
     """ViT spatial encoder of SkySense for Sentinel-2 / Sentinel-1 images.
@@ -469,18 +489,7 @@ class SkySenseViT(BaseModule):
             return
         trunc_normal_(self.pos_embed, std=.02)
         trunc_normal_(self.cls_token, std=.02)
-        for name, m in self.named_modules():
-            if isinstance(m, nn.Linear):
-                trunc_normal_(m.weight, std=.02)
-                if m.bias is not None:
-                    if 'ffn' in name:
-                        nn.init.normal_(m.bias, mean=0., std=1e-6)
-                    else:
-                        nn.init.constant_(m.bias, 0)
-            elif isinstance(m, nn.Conv2d):
-                kaiming_init(m, mode='fan_in', bias=0.)
-            elif isinstance(m, (nn.GroupNorm, nn.LayerNorm)):
-                constant_init(m, val=1.0, bias=0.)
+        init_vit_weights(self)
 
     # --------------------------------------------------------- pos embedding
     def _load_from_state_dict(self, state_dict, prefix, local_metadata,

@@ -40,13 +40,12 @@ False simply has no date of that modality.
 from typing import List, Optional, Tuple
 
 import torch
-import torch.nn.functional as F
 from mmengine.model import BaseModule, ModuleList
-from mmengine.model.weight_init import constant_init, trunc_normal_
+from mmengine.model.weight_init import trunc_normal_
 from torch import nn
 
 from skysense_mm.registry import MODELS
-from ..backbones.vit import SDPATransformerEncoderLayer
+from ..backbones.vit import SDPATransformerEncoderLayer, init_vit_weights
 
 __all__ = [
     'SkySenseFusionNeck', 'FusionTransformer', 'TokenLift', 'doy_to_index'
@@ -195,16 +194,7 @@ class FusionTransformer(BaseModule):
         if self.init_cfg is not None:
             return super().init_weights()
         trunc_normal_(self.cls_token, std=.02)
-        for name, m in self.named_modules():
-            if isinstance(m, nn.Linear):
-                trunc_normal_(m.weight, std=.02)
-                if m.bias is not None:
-                    if 'ffn' in name:
-                        nn.init.normal_(m.bias, mean=0., std=1e-6)
-                    else:
-                        nn.init.constant_(m.bias, 0)
-            elif isinstance(m, nn.LayerNorm):
-                constant_init(m, val=1.0, bias=0.)
+        init_vit_weights(self)
         self._is_init = True
 
     def forward(self,

@@ -8,6 +8,7 @@ import contextlib
 from typing import Optional, Union
 
 import torch
+from mmengine.config import Config
 from torch import nn
 
 __all__ = ['build_model_on_meta', 'init_on_meta', 'meta_device']
@@ -71,7 +72,7 @@ def meta_device():
         torch.linspace = orig_linspace
 
 
-def build_model_on_meta(config: Union[str, 'Config'],
+def build_model_on_meta(config: Union[str, Config],
                         cfg_options: Optional[dict] = None) -> nn.Module:
     """Build ``config.model`` with all tensors on the ``meta`` device.
 
@@ -88,7 +89,6 @@ def build_model_on_meta(config: Union[str, 'Config'],
         TypeError: If ``config`` is neither a path nor a Config.
         ValueError: If the config has no ``model`` field.
     """
-    from mmengine.config import Config
     from mmengine.registry import DefaultScope
 
     import skysense_mm.models  # noqa: F401  (registers the modules)

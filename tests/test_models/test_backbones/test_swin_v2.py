@@ -1,6 +1,5 @@
 """Tests of the SkySense HR encoder (models/backbones/swin_v2.py)."""
 import io
-import os.path as osp
 
 import pytest
 import torch

@@ -1,12 +1,11 @@
 """Tests of the SkySense fusion neck (skysense_mm.models.necks.fusion_neck)."""
 import itertools
-import os.path as osp
 
 import pytest
 import torch
 from mmseg.models.backbones.vit import TransformerEncoderLayer
 
-from conftest import OFFICIAL_MANIFEST, ROOT
+from conftest import OFFICIAL_MANIFEST
 from skysense_mm.models.necks import SkySenseFusionNeck
 from skysense_mm.models.backbones.vit import SDPATransformerEncoderLayer
 from skysense_mm.models.necks.fusion_neck import doy_to_index
