@@ -33,3 +33,18 @@ def demo_data_root(tmp_path_factory):
     import generate_demo_data
     root = str(tmp_path_factory.mktemp('demo_data'))
     return generate_demo_data.generate(root, num_train=16, num_val=4)
+
+
+@pytest.fixture(autouse=True)
+def _isolate_default_scope():
+    """Undo any mmengine default scope a test created (e.g. by building a
+    Runner or calling ``init_default_scope('mmseg')`` in-process), so that
+    registry lookups in later tests do not depend on the test order."""
+    from mmengine.registry import DefaultScope
+    instances = DefaultScope._instance_dict
+    before = list(instances)
+    yield
+    for name in [n for n in instances if n not in before]:
+        del instances[name]
+    if before:
+        instances.move_to_end(before[-1])

@@ -1,3 +1,5 @@
+from .change_detection import (LoadBiTemporalImageFromFile,
+                               LoadChangeLabelFromFile, read_band_stack)
 from .loading import LoadSkySensePretrainSample
 from .pretrain_transforms import (DateJitter, HRViewColorJitter,
                                   HRViewGaussianBlur, HRViewSolarize,
@@ -14,3 +16,9 @@ __all__ += [
     'DateJitter', 'PackSkySensePretrainInputs', 'view_correspondence',
     'correspondence_to_grid', 'sample_crop_box', 'wrap_doy'
 ]
+__all__ += ['LoadBiTemporalImageFromFile', 'LoadChangeLabelFromFile',
+            'read_band_stack']
+
+from .seg_loading import LoadCheckedSegAnnotations  # noqa: E402
+
+__all__ += ['LoadCheckedSegAnnotations']

@@ -1,0 +1,156 @@
+# SkySense (https://arxiv.org/abs/2312.10115) on iSAID, Tab. 2a: UperNet on
+# the SkySense HR encoder (Swin-V2-H), mIoU 70.91 (paper).
+# Paper settings: AdamW lr 6e-5, weight decay 0.01, poly schedule with 1500
+# linear warm-up iterations, 80k iterations, 896x896 crops. Protocol
+# "follows [55] RingMo" = the RSP/RVSA/mmseg iSAID protocol: train on the
+# train tiles, evaluate on the val tiles, mIoU over all 16 classes including
+# background, ignore 255 (padding). Decided here (not in the paper): batch
+# 2 per GPU x 8 GPUs, mmseg's iSAID augmentation, auxiliary FCN head (0.4).
+#
+# Data: python tools/dataset_converters/isaid.py <iSAID root> -o data/iSAID
+# (896 tiles, overlap 384 = stride 512). Weights: convert the official
+# release with tools/model_converters/skysense_official2mm.py and set
+# model.backbone.init_cfg=dict(type='Pretrained', checkpoint=...,
+# prefix='backbone_hr.') or load_from.
+default_scope = 'mmseg'
+custom_imports = dict(imports=['skysense_mm'], allow_failed_imports=False)
+
+data_root = 'data/iSAID'
+crop_size = (896, 896)
+num_classes = 16
+norm_cfg = dict(type='SyncBN', requires_grad=True)
+
+model = dict(
+    type='EncoderDecoder',
+    data_preprocessor=dict(
+        type='SegDataPreProcessor',
+        mean=[123.675, 116.28, 103.53],
+        std=[58.395, 57.12, 57.375],
+        bgr_to_rgb=True,
+        pad_val=0,
+        seg_pad_val=255,
+        size=crop_size),
+    backbone=dict(
+        type='skysense_mm.SkySenseSwinV2',
+        arch='huge',  # embed 352, depths (2, 2, 18, 2), heads (8, 16, 32, 64)
+        img_size=crop_size[0],
+        patch_size=4,
+        in_channels=3,
+        window_size=8,
+        drop_path_rate=0.2,
+        out_indices=(0, 1, 2, 3),
+        use_abs_pos_embed=False,
+        pretrained_window_sizes=(0, 0, 0, 0),
+        with_cp=False),
+    decode_head=dict(
+        type='UPerHead',
+        in_channels=[352, 704, 1408, 2816],
+        in_index=[0, 1, 2, 3],
+        pool_scales=(1, 2, 3, 6),
+        channels=512,
+        dropout_ratio=0.1,
+        num_classes=num_classes,
+        norm_cfg=norm_cfg,
+        align_corners=False,
+        loss_decode=dict(
+            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
+    auxiliary_head=dict(
+        type='FCNHead',
+        in_channels=1408,
+        in_index=2,
+        channels=256,
+        num_convs=1,
+        concat_input=False,
+        dropout_ratio=0.1,
+        num_classes=num_classes,
+        norm_cfg=norm_cfg,
+        align_corners=False,
+        loss_decode=dict(
+            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.4)),
+    train_cfg=dict(),
+    test_cfg=dict(mode='whole'))
+
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='skysense_mm.LoadCheckedSegAnnotations'),
+    dict(type='RandomResize', scale=crop_size, ratio_range=(0.5, 2.0),
+         keep_ratio=True),
+    dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PhotoMetricDistortion'),
+    dict(type='PackSegInputs'),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=crop_size, keep_ratio=True),
+    dict(type='skysense_mm.LoadCheckedSegAnnotations'),
+    dict(type='PackSegInputs'),
+]
+dataset = dict(
+    type='skysense_mm.ISAIDDataset', label_format='index',
+    data_root=data_root)
+train_dataloader = dict(
+    batch_size=2,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(
+        **dataset,
+        data_prefix=dict(img_path='img_dir/train', seg_map_path='ann_dir/train'),
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=1,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        **dataset,
+        data_prefix=dict(img_path='img_dir/val', seg_map_path='ann_dir/val'),
+        pipeline=test_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
+test_evaluator = val_evaluator
+
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='AdamW', lr=6e-5, betas=(0.9, 0.999),
+                   weight_decay=0.01),
+    paramwise_cfg=dict(
+        custom_keys={
+            'norm': dict(decay_mult=0.),
+            'relative_position_bias_table': dict(decay_mult=0.),
+            'cpb_mlp': dict(decay_mult=0.),
+            'logit_scale': dict(decay_mult=0.),
+        }))
+max_iters = 80000
+warmup_iters = 1500
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1e-6, by_epoch=False, begin=0,
+         end=warmup_iters),
+    dict(type='PolyLR', power=1.0, eta_min=0.0, by_epoch=False,
+         begin=warmup_iters, end=max_iters),
+]
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters,
+                 val_interval=8000)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
+
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=8000,
+                    max_keep_ckpts=2, save_best='mIoU'),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+    visualization=dict(type='SegVisualizationHook'))
+env_cfg = dict(
+    cudnn_benchmark=True,
+    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+    dist_cfg=dict(backend='nccl'))
+vis_backends = [dict(type='LocalVisBackend')]
+visualizer = dict(
+    type='SegLocalVisualizer', vis_backends=vis_backends, name='visualizer')
+log_processor = dict(by_epoch=False)
+log_level = 'INFO'
+load_from = None
+resume = False
