@@ -1,5 +1,5 @@
 # skysense_mm — two commands on a fresh machine:
-#   make demo   # set up .venv (once), generate demo data, train + test a tiny model end to end
+#   make demo   # set up .venv (once), generate a demo world, pre-train, fine-tune, compare with random init
 #   make test   # set up .venv (once), run the test suite
 # The compiled mmcv wheel is cached in $(SKYSENSE_CACHE) (default ~/.cache/skysense_mm).
 
@@ -16,7 +16,7 @@ ENV_INPUTS  := $(CONSTRAINTS) requirements/runtime.txt requirements/mminstall.tx
                requirements/tests.txt requirements/optional.txt setup.py tools/install/build_mmcv.sh
 PYTEST_ARGS ?=
 
-.PHONY: env test demo clean-demo print-env
+.PHONY: env test demo demo-seg clean-demo print-env
 
 env: $(ENV_STAMP)
 
@@ -33,11 +33,17 @@ $(ENV_STAMP): $(ENV_INPUTS)
 test: env
 	$(PY) -m pytest tests $(PYTEST_ARGS)
 
+# The main job: generate a multi-modal demo world, pre-train a tiny SkySense on it, fine-tune a
+# segmentation head from the teacher and from random init; last line pretrained=<mIoU> random_init=<mIoU>
 demo: env
+	$(PY) tools/demo/run_pretrain_demo.py --work-dir work_dirs/pretrain_demo
+
+# The smaller supervised demo (tiny Swin-V2 + UperNet on synthetic RGB scenes)
+demo-seg: env
 	$(PY) tools/demo/run_demo.py --work-dir work_dirs/demo
 
 clean-demo:
-	rm -rf work_dirs/demo data/demo
+	rm -rf work_dirs/demo work_dirs/pretrain_demo data/demo
 
 print-env: env
 	$(PY) -c "import torch, mmengine, mmcv, mmdet, mmseg, mmrotate, mmpretrain, skysense_mm as s; \

@@ -5,6 +5,7 @@ paired with Sentinel-2 and Sentinel-1 time series of the same ground. The
 on-disk format is documented in ``docs/pretrain_data.md``; reading is done
 by the first pipeline transform, ``LoadSkySensePretrainSample``.
 """
+import os.path as osp
 from typing import List, Optional, Sequence, Union
 
 from mmengine.dataset import BaseDataset
@@ -73,7 +74,9 @@ class SkySensePretrainDataset(BaseDataset):
 
     def load_data_list(self) -> List[dict]:
         """List the samples of the split file (or of ``data_root``)."""
-        ids = list_sample_ids(self.data_root, self.ann_file)
+        # mmengine's BaseDataset has already joined ann_file to data_root
+        ann_file = osp.abspath(self.ann_file) if self.ann_file else ''
+        ids = list_sample_ids(self.data_root, ann_file)
         return [index_sample(self.data_root, i) for i in ids]
 
     def __getitem__(self, idx: int) -> Optional[dict]:

@@ -314,3 +314,15 @@ def test_demo_default_cli_is_fast(tmp_path):
     r = build(tmp_path / 'w')[0]
     assert r['hr'].shape == (128, 128, 3)
     assert r['s2'].shape == (6, 10, 4, 4) and r['s1'].shape == (4, 2, 4, 4)
+
+
+def test_relative_data_root_and_split_file(tmp_path, monkeypatch):
+    # mmengine joins ann_file to data_root itself; joining twice broke
+    # relative roots (the usual way configs give them)
+    make_world(tmp_path / 'world', num_samples=2, hr_size=32, num_s2=1,
+               num_s1=1)
+    monkeypatch.chdir(tmp_path)
+    ds = SkySensePretrainDataset(
+        data_root='world', ann_file='splits/all.txt', pipeline=[LOAD])
+    assert len(ds) == 2
+    assert ds[0]['hr'].shape == (32, 32, 3)
