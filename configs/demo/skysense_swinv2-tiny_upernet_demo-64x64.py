@@ -1,8 +1,8 @@
 # Demo: a tiny SkySense HR encoder (Swin-V2) + mmseg UperNet trained on the
 # synthetic land-cover scenes of tools/demo/generate_demo_data.py.
 # `make demo` runs it end to end on CPU in 1-2 minutes.
-default_scope = 'mmseg'
-custom_imports = dict(imports=['skysense_mm'], allow_failed_imports=False)
+
+_base_ = ['../_base_/default_runtime_seg.py']
 
 data_root = 'data/demo'
 classes = ('vegetation', 'building', 'water', 'road')
@@ -95,8 +95,6 @@ param_scheduler = [
     dict(type='PolyLR', power=1.0, begin=10, end=200, eta_min=0.0, by_epoch=False),
 ]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=200, val_interval=100)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
 
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
@@ -105,15 +103,4 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=100, max_keep_ckpts=2),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'))
-env_cfg = dict(
-    cudnn_benchmark=False,
-    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-    dist_cfg=dict(backend='nccl'))
-vis_backends = [dict(type='LocalVisBackend')]
-visualizer = dict(
-    type='SegLocalVisualizer', vis_backends=vis_backends, name='visualizer')
-log_processor = dict(by_epoch=False)
-log_level = 'INFO'
-load_from = None
-resume = False
 randomness = dict(seed=0, deterministic=False)

@@ -13,8 +13,8 @@
 # Fusion: |f_A - f_B| per level (SiameseBackbone fusion='abs_diff'); the
 # framework the paper follows for OSCD (SeCo / DINO-MC) fuses that way and
 # it keeps the UperNet in_channels of the segmentation configs.
-default_scope = 'mmseg'
-custom_imports = dict(imports=['skysense_mm'], allow_failed_imports=False)
+
+_base_ = ['../../../_base_/default_runtime_seg.py']
 
 data_root = 'data/levir-cd-256'
 crop_size = (256, 256)
@@ -144,8 +144,6 @@ param_scheduler = [
 ]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters,
                  val_interval=4000)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
 
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
@@ -155,15 +153,5 @@ default_hooks = dict(
                     max_keep_ckpts=2, save_best='F1', rule='greater'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'))
-env_cfg = dict(
-    cudnn_benchmark=True,
-    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-    dist_cfg=dict(backend='nccl'))
-vis_backends = [dict(type='LocalVisBackend')]
-visualizer = dict(
-    type='SegLocalVisualizer', vis_backends=vis_backends, name='visualizer')
-log_processor = dict(by_epoch=False)
-log_level = 'INFO'
+env_cfg = dict(cudnn_benchmark=True)
 load_from = None  # the converted SkySense checkpoint (backbone.encoder.*)
-resume = False
-randomness = dict(seed=0)

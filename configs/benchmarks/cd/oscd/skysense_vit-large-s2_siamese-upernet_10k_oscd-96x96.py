@@ -16,8 +16,8 @@
 # SeCo's zero padding), global pixel F1 over all test cities (SeCo logs a
 # batch-averaged F1; see docs of skysense_mm.ChangeDetectionMetric).
 # Fusion: |f_A - f_B| per level (SeCo/DINO-MC's SegmentationEncoder(diff=True)).
-default_scope = 'mmseg'
-custom_imports = dict(imports=['skysense_mm'], allow_failed_imports=False)
+
+_base_ = ['../../../_base_/default_runtime_seg.py']
 
 data_root = 'data/oscd'
 crop_size = (96, 96)
@@ -128,8 +128,6 @@ param_scheduler = [
 ]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters,
                  val_interval=1000)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
 
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
@@ -139,15 +137,5 @@ default_hooks = dict(
                     max_keep_ckpts=2, save_best='F1', rule='greater'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'))
-env_cfg = dict(
-    cudnn_benchmark=True,
-    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-    dist_cfg=dict(backend='nccl'))
-vis_backends = [dict(type='LocalVisBackend')]
-visualizer = dict(
-    type='SegLocalVisualizer', vis_backends=vis_backends, name='visualizer')
-log_processor = dict(by_epoch=False)
-log_level = 'INFO'
+env_cfg = dict(cudnn_benchmark=True)
 load_from = None  # the converted SkySense checkpoint (backbone.encoder.*)
-resume = False
-randomness = dict(seed=0)

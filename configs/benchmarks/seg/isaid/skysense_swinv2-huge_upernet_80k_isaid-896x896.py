@@ -12,8 +12,8 @@
 # release with tools/model_converters/skysense_official2mm.py and set
 # model.backbone.init_cfg=dict(type='Pretrained', checkpoint=...,
 # prefix='backbone_hr.') or load_from.
-default_scope = 'mmseg'
-custom_imports = dict(imports=['skysense_mm'], allow_failed_imports=False)
+
+_base_ = ['../../../_base_/default_runtime_seg.py']
 
 data_root = 'data/iSAID'
 crop_size = (896, 896)
@@ -132,8 +132,6 @@ param_scheduler = [
 ]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters,
                  val_interval=8000)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
 
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
@@ -143,14 +141,4 @@ default_hooks = dict(
                     max_keep_ckpts=2, save_best='mIoU'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'))
-env_cfg = dict(
-    cudnn_benchmark=True,
-    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-    dist_cfg=dict(backend='nccl'))
-vis_backends = [dict(type='LocalVisBackend')]
-visualizer = dict(
-    type='SegLocalVisualizer', vis_backends=vis_backends, name='visualizer')
-log_processor = dict(by_epoch=False)
-log_level = 'INFO'
-load_from = None
-resume = False
+env_cfg = dict(cudnn_benchmark=True)
