@@ -1,6 +1,6 @@
 # Demo: a tiny SkySense HR encoder (Swin-V2) + mmseg UperNet trained on the
 # synthetic land-cover scenes of tools/demo/generate_demo_data.py.
-# `make demo` runs it end to end on CPU in 1-2 minutes.
+# `make demo-seg` runs it end to end on CPU in 1-4 minutes.
 
 _base_ = ['../_base_/default_runtime_seg.py']
 
