@@ -17,8 +17,7 @@
 # (`teacher.backbone.` strips the pre-training model's prefix, so the keys
 # are the downstream SkySense's `backbone_hr.*`; the checkpoint's S2/S1/
 # fusion keys are unexpected here and ignored.)
-default_scope = 'mmseg'
-custom_imports = dict(imports=['skysense_mm'], allow_failed_imports=False)
+_base_ = ['../_base_/default_runtime_seg.py']
 
 data_root = 'data/demo_mm'
 classes = ('cropland', 'forest', 'water', 'built-up', 'bare')
@@ -128,27 +127,8 @@ param_scheduler = [
 ]
 train_cfg = dict(
     type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
-
 default_hooks = dict(
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=10, log_metric_by_epoch=False),
-    param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(
-        type='CheckpointHook', by_epoch=False, interval=max_iters,
-        max_keep_ckpts=1),
-    sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='SegVisualizationHook'))
-env_cfg = dict(
-    cudnn_benchmark=False,
-    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-    dist_cfg=dict(backend='gloo'))
-vis_backends = [dict(type='LocalVisBackend')]
-visualizer = dict(
-    type='SegLocalVisualizer', vis_backends=vis_backends, name='visualizer')
-log_processor = dict(by_epoch=False)
-log_level = 'INFO'
-load_from = None
-resume = False
+    logger=dict(interval=10),
+    checkpoint=dict(interval=max_iters, max_keep_ckpts=1))
+env_cfg = dict(dist_cfg=dict(backend='gloo'))
 randomness = dict(seed=0, deterministic=False)
