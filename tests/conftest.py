@@ -1,5 +1,6 @@
 import os
 import os.path as osp
+import subprocess
 import sys
 
 import pytest
@@ -15,6 +16,33 @@ TOOLS = osp.join(ROOT, 'tools')
 
 if TOOLS not in sys.path:
     sys.path.insert(0, TOOLS)
+
+# one intra-op thread for tool subprocesses: on a shared 2-core machine, 2
+# OpenMP threads per process make the tiny convolutions ~10x slower
+TOOL_ENV = dict(os.environ, OMP_NUM_THREADS='1')
+
+
+def run_tool(script, *args, timeout=300, check=True):
+    """Run ``tools/<script>`` in a subprocess from the repository root.
+
+    Args:
+        script (str): path below ``tools/``, e.g. ``'train.py'``.
+        *args (str): command-line arguments.
+        timeout (int): seconds before the run is killed.
+        check (bool): assert a zero exit status (showing the output tail).
+
+    Returns:
+        str | subprocess.CompletedProcess: stdout + stderr when ``check``,
+        else the completed process.
+    """
+    res = subprocess.run([sys.executable, osp.join(TOOLS, script), *args],
+                         capture_output=True, text=True, timeout=timeout,
+                         cwd=ROOT, env=TOOL_ENV)
+    if not check:
+        return res
+    out = res.stdout + res.stderr
+    assert res.returncode == 0, out[-4000:]
+    return out
 
 
 @pytest.fixture(scope='session')

@@ -1,8 +1,14 @@
 """Test (evaluate) a checkpoint with a config of skysense_mm, MMSegmentation,
 MMDetection, MMRotate or MMPretrain (the config's ``default_scope`` decides).
 
-    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE.pkl]
-        [--show-dir DIR] [--cfg-options k=v ...] [--launcher ...]
+    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR]
+        [--out {FILE.pkl | SUBMISSION}] [--show-dir DIR]
+        [--cfg-options k=v ...] [--launcher ...]
+
+``--out FILE.pkl`` dumps the raw predictions. Any other ``--out`` path is a
+leaderboard submission: it is handed to every metric of the test evaluator
+that has a ``submission_path`` attribute (e.g. DynamicEarthNet's codalab
+zip, FAIR1M's XML folder), which writes the benchmark's official format.
 """
 import argparse
 import os
@@ -17,7 +23,10 @@ def parse_args(argv=None):
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--work-dir', help='the dir to save logs and metrics')
     parser.add_argument(
-        '--out', help='dump the raw predictions to this pickle file')
+        '--out',
+        help='FILE.pkl: dump the raw predictions; any other path: write the '
+        'leaderboard submission of the benchmark there (configs whose test '
+        'metric supports it)')
     parser.add_argument(
         '--show-dir', help='save images with predictions drawn to this dir')
     parser.add_argument(
@@ -85,15 +94,32 @@ def main(argv=None):
         cfg[key] = None
     if args.show_dir:
         enable_visualization(cfg, args.show_dir)
-    if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
-        raise SystemExit('--out must be a .pkl or .pickle file')
-
     runner = (Runner.from_cfg(cfg)
               if 'runner_type' not in cfg else RUNNERS.build(cfg))
-    if args.out:
+    if args.out and args.out.endswith(('.pkl', '.pickle')):
         runner.test_evaluator.metrics.append(
             DumpResults(out_file_path=args.out))
+    elif args.out:
+        set_submission_path(runner.test_evaluator.metrics, args.out,
+                            args.config)
     return runner.test()
+
+
+def set_submission_path(metrics, path, config):
+    """Point every submission-writing metric at ``path``.
+
+    Raises:
+        SystemExit: when no metric of the config writes a submission.
+    """
+    writers = [m for m in metrics if hasattr(m, 'submission_path')]
+    if not writers:
+        names = ', '.join(type(m).__name__ for m in metrics) or 'none'
+        raise SystemExit(
+            f'--out {path}: no test metric of {config} writes a leaderboard '
+            f'submission (metrics: {names}); use --out FILE.pkl to dump the '
+            'raw predictions')
+    for metric in writers:
+        metric.submission_path = path
 
 
 if __name__ == '__main__':

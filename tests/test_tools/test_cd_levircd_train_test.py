@@ -12,24 +12,14 @@ import sys
 import numpy as np
 from PIL import Image
 
-from conftest import ROOT, TOOLS
+from conftest import ROOT, TOOLS, run_tool
 
 CONFIG = osp.join(
     ROOT, 'configs', 'benchmarks', 'cd', 'levircd',
     'skysense_swinv2-tiny_siamese-upernet_2iters_levircd-64x64.py')
 TTP = 'LEVIR-CD/KyanChen__TTP/samples'
 
-# one intra-op thread: on a shared 2-core machine, 2 OpenMP threads per
-# process make the tiny convolutions ~10x slower
-ENV = dict(os.environ, OMP_NUM_THREADS='1')
-
-
-def run(tool, *args):
-    res = subprocess.run([sys.executable, osp.join(TOOLS, tool), *args],
-                         capture_output=True, text=True, timeout=300,
-                         cwd=ROOT, env=ENV)
-    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
-    return res.stdout + res.stderr
+run = run_tool
 
 
 def test_tiny_levircd_train_and_test(shared_data, tmp_path):

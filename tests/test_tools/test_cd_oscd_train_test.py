@@ -11,24 +11,14 @@ import os.path as osp
 import subprocess
 import sys
 
-from conftest import ROOT, TOOLS
+from conftest import ROOT, TOOLS, run_tool
 
 from _oscd_layout import make_oscd
 
 CONFIG = osp.join(ROOT, 'configs', 'benchmarks', 'cd', 'oscd',
                   'skysense_vit-tiny-s2_siamese-upernet_2iters_oscd-32x32.py')
 
-# one intra-op thread: on a shared 2-core machine, 2 OpenMP threads per
-# process make the tiny convolutions ~10x slower
-ENV = dict(os.environ, OMP_NUM_THREADS='1')
-
-
-def run(tool, *args):
-    res = subprocess.run([sys.executable, osp.join(TOOLS, tool), *args],
-                         capture_output=True, text=True, timeout=300,
-                         cwd=ROOT, env=ENV)
-    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
-    return res.stdout + res.stderr
+run = run_tool
 
 
 def test_tiny_oscd_train_and_test(tmp_path):

@@ -9,7 +9,7 @@ import sys
 
 from mmengine.config import Config
 
-from conftest import ROOT, TOOLS
+from conftest import ROOT, TOOLS, run_tool
 
 DIR = osp.join(ROOT, 'configs', 'benchmarks', 'seg', 'isaid')
 PAPER = osp.join(DIR, 'skysense_swinv2-huge_upernet_80k_isaid-896x896.py')
@@ -35,14 +35,7 @@ def test_paper_settings():
     assert cfg.val_evaluator == dict(type='IoUMetric', iou_metrics=['mIoU'])
     assert cfg.train_dataloader.dataset.type == 'skysense_mm.ISAIDDataset'
 
-
-def run(script, *args):
-    res = subprocess.run([sys.executable, osp.join(TOOLS, script), *args],
-                         capture_output=True, text=True, timeout=300,
-                         cwd=ROOT)
-    out = res.stdout + res.stderr
-    assert res.returncode == 0, out[-4000:]
-    return out
+run = run_tool
 
 
 def test_tiny_train_and_test_on_real_sample(tmp_path, shared_data):

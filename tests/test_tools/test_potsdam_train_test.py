@@ -9,7 +9,7 @@ import sys
 
 from mmengine.config import Config
 
-from conftest import ROOT, TOOLS
+from conftest import ROOT, TOOLS, run_tool
 
 DIR = osp.join(ROOT, 'configs', 'benchmarks', 'seg', 'potsdam')
 PAPER = osp.join(DIR, 'skysense_swinv2-huge_upernet_80k_potsdam-512x512.py')
@@ -33,14 +33,7 @@ def test_documented_settings():
     assert cfg.optim_wrapper.optimizer.lr == 6e-5
     assert cfg.train_cfg.max_iters == 80000
 
-
-def run(script, *args):
-    res = subprocess.run([sys.executable, osp.join(TOOLS, script), *args],
-                         capture_output=True, text=True, timeout=300,
-                         cwd=ROOT)
-    out = res.stdout + res.stderr
-    assert res.returncode == 0, out[-4000:]
-    return out
+run = run_tool
 
 
 def test_tiny_train_and_test_on_real_sample(tmp_path, shared_data):

@@ -117,3 +117,18 @@ def test_print_config(demo_data_root):
                    'model.decode_head.channels=16')
     assert "type='skysense_mm.SkySenseSwinV2'" in res.stdout
     assert 'channels=16' in res.stdout
+
+
+def test_test_tool_refuses_submission_without_writer(full_run, demo_data_root,
+                                                     tmp_path):
+    """``--out`` with a non-pickle path asks for a leaderboard writer; the
+    demo segmentation config has none, so the tool says so and stops."""
+    res = subprocess.run(
+        [sys.executable, osp.join(ROOT, 'tools', 'test.py'), CONFIG,
+         osp.join(full_run, 'iter_6.pth'), '--work-dir', str(tmp_path),
+         '--out', str(tmp_path / 'submission.zip'), '--cfg-options',
+         f'test_dataloader.dataset.data_root={demo_data_root}'],
+        capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert res.returncode != 0
+    assert 'writes a leaderboard submission' in res.stderr
+    assert 'IoUMetric' in res.stderr
