@@ -1,0 +1,47 @@
+"""``skysense_mm.models.utils.meta_build``: building on the meta device.
+
+Library constructors read drop-path rates back with
+``torch.linspace(...).tolist()`` / ``.item()``, which fails when every tensor
+lives on ``meta``; :func:`meta_device` makes such reads work while every
+parameter and buffer still ends on ``meta``.
+"""
+import pytest
+import torch
+
+from skysense_mm.models.utils.meta_build import (build_model_on_meta,
+                                                 meta_device)
+
+
+def _tiny_mmseg_vit():
+    from mmseg.models.backbones import VisionTransformer
+    return VisionTransformer(img_size=32, patch_size=4, embed_dims=32,
+                             num_layers=2, num_heads=2,
+                             drop_path_rate=0.1)
+
+
+def test_plain_meta_device_fails_on_library_constructors():
+    """The problem being worked around (mmseg ViT reads linspace values)."""
+    with pytest.raises((RuntimeError, NotImplementedError)):
+        with torch.device('meta'):
+            _tiny_mmseg_vit()
+
+
+def test_meta_device_builds_library_modules_without_memory():
+    with meta_device():
+        vit = _tiny_mmseg_vit()
+    tensors = list(vit.parameters()) + list(vit.buffers())
+    assert tensors and all(t.is_meta for t in tensors)
+    # the drop-path rates were read as numbers, as on the CPU
+    rates = [getattr(layer.ffn.dropout_layer, 'drop_prob', 0.0)
+             for layer in vit.layers]
+    assert rates == pytest.approx([0.0, 0.1])
+    # the patch is undone afterwards
+    assert torch.linspace(0, 1, 3, device='meta').is_meta
+
+
+def test_build_model_on_meta_rejects_bad_config():
+    with pytest.raises(TypeError, match='config must be a path'):
+        build_model_on_meta(42)
+    from mmengine.config import Config
+    with pytest.raises(ValueError, match='no "model" field'):
+        build_model_on_meta(Config(dict(a=1)))
