@@ -85,7 +85,10 @@ def main(argv=None):
     runner.train()
     import torch.distributed as torch_dist
     if torch_dist.is_available() and torch_dist.is_initialized():
-        torch_dist.destroy_process_group()  # a clean exit for gloo/nccl
+        # a clean exit for gloo/nccl: no rank tears the group down while
+        # another is still in a collective (gloo then aborts at exit)
+        torch_dist.barrier()
+        torch_dist.destroy_process_group()
 
 
 if __name__ == '__main__':

@@ -28,6 +28,23 @@ Each workaround is applied by :func:`apply_compat_patches` (called when
    ``device_ids=[LOCAL_RANK]`` to DDP, which DDP refuses for CPU modules.
    Without CUDA we initialise the process group without touching the GPU
    and build DDP with ``device_ids=None``. CUDA machines are unaffected.
+6. ``mmrotate`` 1.0.0rc1 ``eval_rbbox_map`` (used by ``DOTAMetric`` and so
+   by every rotated-box benchmark) always starts ``Pool(nproc=4)`` of
+   ``spawn`` processes, each re-importing torch and mmrotate: ~35 s per
+   evaluation on a 2-core machine, with no way to turn it off from
+   ``DOTAMetric``. The per-image TP/FP work is small, so we run it on a
+   thread pool in-process; the results are the same.
+
+Upstream problems handled elsewhere, by a class of ours chosen in the config
+(no patching):
+
+- ``mmengine`` 0.10.7 ``OptimWrapper`` clips gradients with each rank's own
+  shards under FSDP (a partial norm per rank): the paper-size FSDP
+  pre-training config uses ``ShardedGradClipOptimWrapper``
+  (``skysense_mm/models/selfsup/fsdp.py``), which all-reduces the norm first.
+- ``mmengine`` 0.10.7 ``Runner`` with ``model_wrapper_cfg`` FSDP wraps before
+  ``init_weights``: that config uses ``FlexibleRunner`` + ``FSDPStrategy``
+  (docs/pretrain.md).
 """
 import collections
 import collections.abc
@@ -199,6 +216,23 @@ def allow_cpu_distributed() -> None:
     MMDistributedDataParallel.__init__ = ddp_init
 
 
+class _ThreadPoolContext:
+    """Stands in for ``multiprocessing.get_context('spawn')`` where only
+    ``.Pool(n)`` is used: a thread pool with the same ``starmap``/``close``
+    interface."""
+
+    @staticmethod
+    def Pool(processes=None):  # noqa: N802 (multiprocessing's name)
+        from multiprocessing.pool import ThreadPool
+        return ThreadPool(processes)
+
+
+def run_rotated_map_in_process() -> None:
+    """Make mmrotate's ``eval_rbbox_map`` use threads, not spawn."""
+    from mmrotate.evaluation.functional import mean_ap
+    mean_ap.get_context = lambda method=None: _ThreadPoolContext
+
+
 def apply_compat_patches() -> None:
     """Apply every workaround once."""
     global _APPLIED
@@ -209,4 +243,5 @@ def apply_compat_patches() -> None:
     make_local_backend_atomic()
     make_cpu_nms_rotated_class_aware()
     allow_cpu_distributed()
+    run_rotated_map_in_process()
     _APPLIED = True

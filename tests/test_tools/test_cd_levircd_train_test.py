@@ -6,13 +6,11 @@ import glob
 import json
 import os
 import os.path as osp
-import subprocess
-import sys
 
 import numpy as np
 from PIL import Image
 
-from conftest import ROOT, TOOLS, run_tool
+from conftest import ROOT, run_tool
 
 CONFIG = osp.join(
     ROOT, 'configs', 'benchmarks', 'cd', 'levircd',
@@ -35,8 +33,22 @@ def test_tiny_levircd_train_and_test(shared_data, tmp_path):
     ckpt = osp.join(work, 'iter_2.pth')
     assert osp.isfile(ckpt)
     test_dir = str(tmp_path / 'test')
+    show_dir = str(tmp_path / 'show')
     log = run('test.py', CONFIG, ckpt, '--work-dir', test_dir,
-              '--cfg-options', roots[2])
+              '--show-dir', show_dir, '--cfg-options', roots[2])
+    # --show-dir: colour-mapped prediction + date-B image per tile
+    vis = osp.join(show_dir, 'vis_data', 'vis_image')
+    assert sorted(os.listdir(vis)) == [
+        f'test_{i}_{kind}_0.png' for i in (1, 2) for kind in ('pred', 'rgb')]
+    for i in (1, 2):
+        png = np.asarray(Image.open(osp.join(vis, f'test_{i}_pred_0.png')))
+        assert png.shape == (1024, 1024, 3)
+        # only the palette colours (unchanged black, changed white)
+        assert set(np.unique(png)) <= {0, 255}
+        assert (png[..., 0] == png[..., 1]).all()
+        rgb = np.asarray(Image.open(osp.join(vis, f'test_{i}_rgb_0.png')))
+        b_img = np.asarray(Image.open(osp.join(data, 'B', f'test_{i}.png')))
+        assert np.array_equal(rgb, b_img[..., :3])
     assert 'Iter(test) [2/2]' in log
     (result, ) = glob.glob(osp.join(test_dir, '*', '*.json'))
     with open(result) as f:

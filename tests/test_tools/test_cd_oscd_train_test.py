@@ -8,10 +8,12 @@ import glob
 import json
 import os
 import os.path as osp
-import subprocess
-import sys
+import pickle
 
-from conftest import ROOT, TOOLS, run_tool
+import numpy as np
+from PIL import Image
+
+from conftest import ROOT, run_tool
 
 from _oscd_layout import make_oscd
 
@@ -30,9 +32,24 @@ def test_tiny_oscd_train_and_test(tmp_path):
               f'test_dataloader.dataset.data_root={data}')
     assert 'Iter(train) [2/2]' in log
     test_dir = str(tmp_path / 'test')
+    show_dir = str(tmp_path / 'show')
+    preds_pkl = str(tmp_path / 'preds.pkl')
     log = run('test.py', CONFIG, osp.join(work, 'iter_2.pth'), '--work-dir',
-              test_dir, '--cfg-options',
+              test_dir, '--show-dir', show_dir, '--out', preds_pkl,
+              '--cfg-options',
               f'test_dataloader.dataset.data_root={data}')
+    # --show-dir: one colour-mapped prediction (+ date-2 RGB) per test city
+    vis = osp.join(show_dir, 'vis_data', 'vis_image')
+    assert sorted(os.listdir(vis)) == ['test_pred_0.png', 'test_rgb_0.png']
+    with open(preds_pkl, 'rb') as f:
+        (pred, ) = pickle.load(f)
+    mask = pred['pred_sem_seg']['data'][0].numpy()
+    png = np.asarray(Image.open(osp.join(vis, 'test_pred_0.png')))
+    palette = np.array([[0, 0, 0], [255, 255, 255]], np.uint8)  # OSCD
+    assert png.shape == (40, 48, 3)
+    assert np.array_equal(png, palette[mask])
+    rgb = np.asarray(Image.open(osp.join(vis, 'test_rgb_0.png')))
+    assert rgb.shape == (40, 48, 3) and rgb.std() > 0
     (result, ) = glob.glob(osp.join(test_dir, '*', '*.json'))
     with open(result) as f:
         metrics = json.load(f)

@@ -4,12 +4,10 @@ training 2 iterations and testing through tools/train.py / tools/test.py on
 the real devkit sample in ../shared/data."""
 import os.path as osp
 import re
-import subprocess
-import sys
 
 from mmengine.config import Config
 
-from conftest import ROOT, TOOLS, run_tool
+from conftest import ROOT, run_tool
 
 DIR = osp.join(ROOT, 'configs', 'benchmarks', 'seg', 'isaid')
 PAPER = osp.join(DIR, 'skysense_swinv2-huge_upernet_80k_isaid-896x896.py')

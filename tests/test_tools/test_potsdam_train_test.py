@@ -4,12 +4,10 @@ and the tiny config training 2 iterations and testing through
 tools/train.py / tools/test.py on the real 512 crop in ../shared/data."""
 import os.path as osp
 import re
-import subprocess
-import sys
 
 from mmengine.config import Config
 
-from conftest import ROOT, TOOLS, run_tool
+from conftest import ROOT, run_tool
 
 DIR = osp.join(ROOT, 'configs', 'benchmarks', 'seg', 'potsdam')
 PAPER = osp.join(DIR, 'skysense_swinv2-huge_upernet_80k_potsdam-512x512.py')

@@ -1,7 +1,11 @@
 """SkySense pre-training (https://arxiv.org/abs/2312.10115) through
 tools/train.py on a generated demo world: 3 iterations, the checkpoint
 loads into a downstream SkySense, and --resume reproduces the losses
-exactly on CPU (RNGStateHook)."""
+exactly on CPU (RNGStateHook), also with 2 dataloader workers (not
+persistent): mmengine seeds each worker from seed + rank and worker id, the
+InfiniteSampler restarts from its seed, and the IterBasedTrainLoop replays
+the already-trained batches through the same workers after a resume, so the
+workers' random streams reach the same point as in the uninterrupted run."""
 import glob
 import json
 import os
@@ -22,23 +26,39 @@ CONFIG = osp.join(ROOT, 'configs', 'pretrain',
 TINY = osp.join(ROOT, 'configs', '_base_', 'models', 'skysense_tiny.py')
 
 
-def run_train(work_dir, data_root, *extra):
+WORKERS = ['train_dataloader.num_workers=2',
+           'train_dataloader.persistent_workers=False']
+
+
+def start_train(work_dir, data_root, *extra, opts_extra=()):
+    """Start tools/train.py (3 iterations) in a subprocess."""
     opts = [
-        f'train_dataloader.dataset.data_root={data_root}',
+        *opts_extra, f'train_dataloader.dataset.data_root={data_root}',
         'train_dataloader.dataset.ann_file=splits/all.txt',
         'train_dataloader.batch_size=2', 'train_cfg.max_iters=3',
         'default_hooks.checkpoint.interval=1',
         'default_hooks.checkpoint.max_keep_ckpts=3',
         'default_hooks.logger.interval=1', 'max_iters=3'
     ]
-    res = subprocess.run(
+    return subprocess.Popen(
         [sys.executable, osp.join(TOOLS, 'train.py'), CONFIG, '--work-dir',
          work_dir, *extra, '--cfg-options', *opts],
-        capture_output=True, text=True, timeout=300, cwd=ROOT,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=ROOT,
         # one thread: the tiny model gains nothing from more, and a busy
         # shared CPU makes OpenMP spin-waiting very slow
         env=dict(os.environ, OMP_NUM_THREADS='1'))
-    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+
+
+def wait_all(*procs):
+    """Wait for the runs (started together: 2 cores) and check them."""
+    for proc in procs:
+        out, _ = proc.communicate(timeout=300)
+        assert proc.returncode == 0, out[-6000:]
+
+
+def run_train(work_dir, data_root, *extra, opts_extra=()):
+    wait_all(start_train(work_dir, data_root, *extra, opts_extra=opts_extra))
 
 
 def logged(work_dir):
@@ -64,10 +84,18 @@ def world(tmp_path_factory):
 
 
 @pytest.fixture(scope='module')
-def full_run(world, tmp_path_factory):
-    work_dir = str(tmp_path_factory.mktemp('pretrain_full'))
-    run_train(work_dir, world)
-    return work_dir
+def full_runs(world, tmp_path_factory):
+    """Uninterrupted runs: (num_workers=0, num_workers=2), in parallel."""
+    dirs = (str(tmp_path_factory.mktemp('pretrain_full')),
+            str(tmp_path_factory.mktemp('pretrain_full_workers')))
+    wait_all(start_train(dirs[0], world),
+             start_train(dirs[1], world, opts_extra=WORKERS))
+    return dirs
+
+
+@pytest.fixture(scope='module')
+def full_run(full_runs):
+    return full_runs[0]
 
 
 def test_three_iterations_and_checkpoint_loads_downstream(full_run):
@@ -96,10 +124,20 @@ def test_three_iterations_and_checkpoint_loads_downstream(full_run):
                        state['student.backbone.geo_prototypes.prototypes'])
 
 
-def test_resume_reproduces_losses_exactly(full_run, world, tmp_path):
-    work_dir = str(tmp_path / 'resumed')
-    run_train(work_dir, world, '--resume', osp.join(full_run, 'iter_1.pth'))
-    expected, got = logged(full_run), logged(work_dir)
-    assert sorted(got) == [2, 3]
-    for it in (2, 3):
-        assert got[it] == expected[it], it
+def test_resume_reproduces_losses_exactly(full_runs, world, tmp_path):
+    """--resume from iter 1, without and with 2 dataloader workers."""
+    resumed = (str(tmp_path / 'resumed'), str(tmp_path / 'resumed_workers'))
+    wait_all(
+        start_train(resumed[0], world, '--resume',
+                    osp.join(full_runs[0], 'iter_1.pth')),
+        start_train(resumed[1], world, '--resume',
+                    osp.join(full_runs[1], 'iter_1.pth'),
+                    opts_extra=WORKERS))
+    for full, work_dir in zip(full_runs, resumed):
+        expected, got = logged(full), logged(work_dir)
+        assert sorted(got) == [2, 3]
+        for it in (2, 3):
+            assert got[it] == expected[it], (work_dir, it)
+    # the workers draw other augmentations than the main process: the
+    # second comparison is between runs that really used the workers
+    assert logged(full_runs[0])[2] != logged(full_runs[1])[2]

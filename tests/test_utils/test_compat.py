@@ -165,3 +165,42 @@ def test_nms_rotated_labels_ignored_on_cpu_bug_and_fix():
     assert keep.tolist() == [3, 0, 1]  # by score; 2 loses to 3 (same class)
     assert torch.equal(dets[:, :5], boxes[keep])
     assert torch.equal(dets[:, 5], scores[keep])
+
+
+def test_mmrotate_map_spawns_processes_bug_and_fix():
+    """mmrotate's ``eval_rbbox_map`` always starts spawn processes (each
+    re-imports torch); with skysense_mm imported it runs in-process and gives
+    the hand-computed mAP (1 TP of 2 ground truths, then 1 FP: AP 0.5)."""
+    code = '''
+        import multiprocessing.context as ctx
+        import numpy as np
+
+        class Spawned(Exception):
+            pass
+
+        def start(self):
+            raise Spawned()
+
+        ctx.SpawnProcess.start = start
+        {imports}
+        from mmrotate.evaluation.functional import eval_rbbox_map
+        dets = [[np.array([[50., 50., 20., 10., 0.1, 0.9],
+                           [150., 150., 20., 10., 0., 0.8]], np.float32)]]
+        anns = [dict(bboxes=np.array([[50., 50., 20., 10., 0.1],
+                                      [90., 20., 10., 10., 0.]], np.float32),
+                     labels=np.array([0, 0]),
+                     bboxes_ignore=np.zeros((0, 5), np.float32),
+                     labels_ignore=np.zeros(0, np.int64))]
+        try:
+            m, _ = eval_rbbox_map(dets, anns, iou_thr=0.5, use_07_metric=False,
+                                  logger='silent')
+            print('in-process', round(float(m), 4))
+        except Spawned:
+            print('spawned')
+    '''
+    bug = run_py(code.format(imports=''))
+    assert bug.returncode == 0, bug.stderr
+    assert bug.stdout.strip() == 'spawned'
+    fixed = run_py(code.format(imports='import skysense_mm'))
+    assert fixed.returncode == 0, fixed.stderr
+    assert fixed.stdout.strip() == 'in-process 0.5'

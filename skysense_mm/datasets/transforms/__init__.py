@@ -22,3 +22,8 @@ __all__ += ['LoadBiTemporalImageFromFile', 'LoadChangeLabelFromFile',
 from .seg_loading import LoadCheckedSegAnnotations  # noqa: E402
 
 __all__ += ['LoadCheckedSegAnnotations']
+
+from .dynamic_earthnet_loading import (  # noqa: E402
+    LoadDynamicEarthNetAnnotations, LoadDynamicEarthNetImage)
+
+__all__ += ['LoadDynamicEarthNetImage', 'LoadDynamicEarthNetAnnotations']

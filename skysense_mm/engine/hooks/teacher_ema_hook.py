@@ -17,6 +17,16 @@ from skysense_mm.models.selfsup.losses import cosine_momentum
 __all__ = ['TeacherEMAHook', 'ema_update_']
 
 
+def _fsdp_root(model):
+    """The model if it is an FSDP module (e.g. mmengine's
+    ``MMFullyShardedDataParallel``), else None."""
+    try:
+        from torch.distributed.fsdp import FullyShardedDataParallel
+    except ImportError:  # pragma: no cover
+        return None
+    return model if isinstance(model, FullyShardedDataParallel) else None
+
+
 @torch.no_grad()
 def ema_update_(teacher: Sequence[torch.Tensor],
                 student: Sequence[torch.Tensor], momentum: float) -> None:
@@ -84,20 +94,50 @@ class TeacherEMAHook(Hook):
                                self.final_momentum)
 
     def update(self, model, step: int, max_iters: int) -> float:
-        """Apply the EMA with the momentum of ``step``; return it."""
+        """Apply the EMA with the momentum of ``step``; return it.
+
+        Under FSDP (``use_orig_params=True``) the parameters are this rank's
+        slices: the student and teacher layers are units of the same layout
+        (``skysense_pretrain_wrap_policy``), so their slices match and are
+        updated locally; the root unit (student and teacher parameters at
+        different offsets) is gathered with ``summon_full_params(recurse=
+        False, writeback=True)`` around the update.
+        """
+        fsdp = _fsdp_root(model)
         if is_model_wrapper(model):
             model = model.module
         if not hasattr(model, 'ema_pairs'):
             raise TypeError(f'TeacherEMAHook: {type(model).__name__} has no '
                             'ema_pairs() (use SkySensePretrain)')
-        sp, tp, sb, tb = model.ema_pairs()
         m = self.momentum(step, max_iters)
+        if fsdp is None:
+            self._apply(model, m)
+            return m
+        if not getattr(fsdp, '_use_orig_params', False):
+            raise ValueError('TeacherEMAHook under FSDP needs '
+                             'use_orig_params=True in the model wrapper')
+        from torch.distributed.fsdp import FullyShardedDataParallel as FSDP
+        with FSDP.summon_full_params(fsdp, recurse=False, writeback=True):
+            self._apply(model, m)
+        return m
+
+    def _apply(self, model, m: float) -> None:
+        sp, tp, sb, tb = model.ema_pairs()
+        names = [n for n, _ in model.student.named_parameters()] if \
+            hasattr(model, 'student') else [str(i) for i in range(len(sp))]
+        for name, t, s in zip(names, tp, sp):
+            if t.shape != s.shape:
+                raise RuntimeError(
+                    f'TeacherEMAHook: student and teacher parameter {name} '
+                    f'are sharded differently ({tuple(s.shape)} vs '
+                    f'{tuple(t.shape)} on this rank); wrap student and '
+                    'teacher alike (FSDP auto_wrap_policy by module class, '
+                    'e.g. skysense_pretrain_wrap_policy)')
         ema_update_(tp, sp, m)
         if self.copy_buffers:
             with torch.no_grad():
                 for t, s in zip(tb, sb):
                     t.copy_(s)
-        return m
 
     def after_train_iter(self,
                          runner,

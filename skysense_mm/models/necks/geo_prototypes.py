@@ -242,6 +242,11 @@ class GeoContextPrototypes(BaseModule):
         mean in feature space (Eq. 12), and
         ``P_r <- m P_r + (1 - m) P_bar`` (Eq. 13).
 
+        The update uses exactly the batch it is given. Under data-parallel
+        training pass the features and regions of all ranks (all-gathered,
+        as ``SkySensePretrain`` does), so that every rank applies the same
+        update and the prototypes stay identical across ranks.
+
         Args:
             features (Tensor): ``F_fus^mm``, ``(B, d, h, w)`` or ``(B, N, d)``.
             region_idx (Tensor): ``(B,)`` region of each sample (see

@@ -13,3 +13,9 @@ __all__ = [
     'image_contrast_loss', 'object_contrast_loss', 'pixel_contrast_loss',
     'matched_cells', 'SkySensePretrain'
 ]
+
+from .fsdp import (ShardedGradClipOptimWrapper,  # noqa: E402
+                   sharded_grad_norm, skysense_pretrain_wrap_policy)
+
+__all__ += ['skysense_pretrain_wrap_policy', 'ShardedGradClipOptimWrapper',
+            'sharded_grad_norm']

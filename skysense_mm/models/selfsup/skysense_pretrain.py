@@ -27,8 +27,15 @@ encoder only) are also compared with both teacher global views in the
 ``1/T`` sum over t), on the slots real in both views. The downstream
 weights are the teacher's: ``init_cfg=dict(type='Pretrained',
 checkpoint=..., prefix='teacher.backbone.')``.
+
+Data-parallel training (DDP or FSDP, see docs/pretrain.md): the prototype
+update runs on the fused features and regions all-gathered from every rank,
+the L_CL centres all-reduce their sums and counts, L_align gathers the
+embeddings of all ranks, and the logged values are averaged over ranks, so
+the teacher, the prototypes and the centres stay identical on every rank.
 """
 import copy
+from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -162,6 +169,15 @@ class SkySensePretrain(BaseModel):
 
     def init_weights(self):
         """Initialise the student, then copy it into the teacher."""
+        from torch.distributed.fsdp import FullyShardedDataParallel
+        if any(isinstance(m, FullyShardedDataParallel)
+               for m in self.modules()):
+            raise RuntimeError(
+                'SkySensePretrain.init_weights on an FSDP-wrapped model (the '
+                'plain mmengine Runner wraps before it initialises): use '
+                "runner_type='FlexibleRunner' with strategy=dict(type="
+                "'FSDPStrategy', ...), as configs/pretrain/"
+                'skysense_paper_pretrain_fsdp.py')
         super().init_weights()
         self.teacher.load_state_dict(self.student.state_dict())
 
@@ -177,6 +193,25 @@ class SkySensePretrain(BaseModel):
             raise RuntimeError('student and teacher differ in structure')
         return ([sp[k] for k in sp], [tp[k] for k in sp],
                 [sb[k] for k in sb], [tb[k] for k in sb])
+
+    def parse_losses(self, losses: Dict[str, torch.Tensor]):
+        """mmengine's ``parse_losses``; logged values averaged over ranks.
+
+        The loss that is back-propagated stays this rank's own (DDP averages
+        the gradients); the logged ``log_vars`` are the mean over ranks (as
+        mmdet 2.x did), so a log of a data-parallel run shows the loss of
+        the whole batch, comparable with one process on the same batch.
+        """
+        loss, log_vars = super().parse_losses(losses)
+        _, world = _dist_world()
+        if world > 1:
+            names = list(log_vars)
+            vals = torch.stack(
+                [log_vars[k].detach().float().reshape(()) for k in names])
+            torch.distributed.all_reduce(vals)
+            vals = vals / world
+            log_vars = OrderedDict((k, vals[i]) for i, k in enumerate(names))
+        return loss, log_vars
 
     # ------------------------------------------------------------------
     # forward

@@ -14,7 +14,10 @@
 # framework the paper follows for OSCD (SeCo / DINO-MC) fuses that way and
 # it keeps the UperNet in_channels of the segmentation configs.
 
-_base_ = ['../../../_base_/default_runtime_seg.py']
+_base_ = [
+    '../../../_base_/default_runtime_seg.py',
+    '../../../_base_/schedules/schedule_40k_adamw_poly.py',
+]
 
 data_root = 'data/levir-cd-256'
 crop_size = (256, 256)
@@ -130,28 +133,13 @@ test_dataloader = dict(
 val_evaluator = dict(type='skysense_mm.ChangeDetectionMetric')
 test_evaluator = val_evaluator
 
-max_iters = 40000
-optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(type='AdamW', lr=6e-5, betas=(0.9, 0.999),
-                   weight_decay=0.01),
-    clip_grad=None)
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-6, by_epoch=False, begin=0,
-         end=1500),
-    dict(type='PolyLR', power=1.0, eta_min=0.0, by_epoch=False, begin=1500,
-         end=max_iters),
-]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters,
-                 val_interval=4000)
-
+# optimizer / schedule: configs/_base_/schedules/schedule_40k_adamw_poly.py
+optim_wrapper = dict(clip_grad=None)
+# --show-dir: colour-mapped change maps + the date-B image per tile
 default_hooks = dict(
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
-    param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=4000,
-                    max_keep_ckpts=2, save_best='F1', rule='greater'),
-    sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='SegVisualizationHook'))
+    checkpoint=dict(save_best='F1', rule='greater'),
+    visualization=dict(
+        _delete_=True, type='skysense_mm.MultiBandSegVisualizationHook',
+        rgb_channels=(3, 4, 5)))
 env_cfg = dict(cudnn_benchmark=True)
 load_from = None  # the converted SkySense checkpoint (backbone.encoder.*)

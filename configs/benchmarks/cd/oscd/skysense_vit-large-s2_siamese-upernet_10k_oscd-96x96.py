@@ -17,7 +17,10 @@
 # batch-averaged F1; see docs of skysense_mm.ChangeDetectionMetric).
 # Fusion: |f_A - f_B| per level (SeCo/DINO-MC's SegmentationEncoder(diff=True)).
 
-_base_ = ['../../../_base_/default_runtime_seg.py']
+_base_ = [
+    '../../../_base_/default_runtime_seg.py',
+    '../../../_base_/schedules/schedule_10k_adamw_poly.py',
+]
 
 data_root = 'data/oscd'
 crop_size = (96, 96)
@@ -115,27 +118,13 @@ test_dataloader = val_dataloader
 val_evaluator = dict(type='skysense_mm.ChangeDetectionMetric')
 test_evaluator = val_evaluator
 
-max_iters = 10000
-optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(type='AdamW', lr=1e-4, betas=(0.9, 0.999),
-                   weight_decay=0.05))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-6, by_epoch=False, begin=0,
-         end=500),
-    dict(type='PolyLR', power=1.0, eta_min=0.0, by_epoch=False, begin=500,
-         end=max_iters),
-]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters,
-                 val_interval=1000)
-
+# optimizer / schedule: configs/_base_/schedules/schedule_10k_adamw_poly.py
+# --show-dir: colour-mapped change maps + an RGB (B4, B3, B2) of date 2 per
+# city (mmseg's SegVisualizationHook cannot read the 2 x 10-band input)
 default_hooks = dict(
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
-    param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=1000,
-                    max_keep_ckpts=2, save_best='F1', rule='greater'),
-    sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='SegVisualizationHook'))
+    checkpoint=dict(interval=1000, save_best='F1', rule='greater'),
+    visualization=dict(
+        _delete_=True, type='skysense_mm.MultiBandSegVisualizationHook',
+        rgb_channels=(12, 11, 10)))
 env_cfg = dict(cudnn_benchmark=True)
 load_from = None  # the converted SkySense checkpoint (backbone.encoder.*)

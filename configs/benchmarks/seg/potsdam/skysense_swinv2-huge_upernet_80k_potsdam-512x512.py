@@ -10,7 +10,8 @@
 #   The RSP/RVSA variant that also drops clutter from training: set
 #   dataset metainfo=dict(classes=<the first 5 classes>) and num_classes=5.
 # - optimisation [decided here, as the paper's iSAID recipe]: AdamW 6e-5,
-#   wd 0.01, 1500 warm-up iterations, poly, 80k iterations, batch 2 x 8 GPUs,
+#   wd 0.01, 1500 warm-up iterations, poly, 80k iterations, layer-wise lr
+#   decay 0.9 (RVSA's Potsdam setting), batch 2 x 8 GPUs,
 #   mmseg's Potsdam augmentation (resize 0.5-2.0, crop 512, cat_max 0.75,
 #   flip, photometric distortion).
 _base_ = '../isaid/skysense_swinv2-huge_upernet_80k_isaid-896x896.py'

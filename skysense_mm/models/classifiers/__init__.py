@@ -1,0 +1,3 @@
+from .series_classifier import SeriesClsDataPreprocessor, SkySenseClassifier
+
+__all__ = ['SkySenseClassifier', 'SeriesClsDataPreprocessor']
