@@ -32,30 +32,18 @@
 # model.backbone.init_cfg=dict(type='Pretrained', checkpoint=...,
 # prefix='backbone_hr.') or load_from.
 
-_base_ = ['mmrotate::oriented_rcnn/oriented-rcnn-le90_r50_fpn_1x_dota.py']
-custom_imports = dict(imports=['skysense_mm'], allow_failed_imports=False)
-default_scope = 'mmrotate'
+# model (Oriented R-CNN le90 FPN on Swin-V2-H) and schedule (AdamW 1e-4,
+# 12 epochs):
+_base_ = [
+    '../../../_base_/det/skysense_swinv2-huge_oriented-rcnn-le90_fpn_adamw-12e.py'
+]
 
 data_root = 'data/FAIR1M/'
 img_scale = (1024, 1024)
 num_classes = 37
 
 model = dict(
-    backbone=dict(
-        _delete_=True,
-        type='skysense_mm.SkySenseSwinV2',
-        arch='huge',  # embed 352, depths (2, 2, 18, 2), heads (8, 16, 32, 64)
-        img_size=img_scale[0],
-        patch_size=4,
-        in_channels=3,
-        window_size=8,
-        drop_path_rate=0.2,
-        out_indices=(0, 1, 2, 3),
-        use_abs_pos_embed=False,
-        pretrained_window_sizes=(0, 0, 0, 0),
-        with_cp=False),
-    neck=dict(in_channels=[352, 704, 1408, 2816], out_channels=256,
-              num_outs=5),
+    backbone=dict(img_size=img_scale[0]),
     roi_head=dict(bbox_head=dict(num_classes=num_classes)))
 
 train_pipeline = [
@@ -132,27 +120,3 @@ test_evaluator = dict(
     _delete_=True, type='skysense_mm.FAIR1MMetric', metric='mAP',
     iou_thrs=0.5, eval_mode='11points', merge_patches=True, iou_thr=0.1,
     ann_dir=None)
-
-max_epochs = 12
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs,
-                 val_interval=max_epochs)
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0,
-         end=500),
-    dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True,
-         milestones=[8, 11], gamma=0.1),
-]
-optim_wrapper = dict(
-    _delete_=True,
-    type='OptimWrapper',
-    optimizer=dict(type='AdamW', lr=1e-4, betas=(0.9, 0.999),
-                   weight_decay=0.05),
-    paramwise_cfg=dict(
-        custom_keys={
-            'norm': dict(decay_mult=0.),
-            'relative_position_bias_table': dict(decay_mult=0.),
-            'cpb_mlp': dict(decay_mult=0.),
-            'logit_scale': dict(decay_mult=0.),
-        }))
-default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=1,
-                                     max_keep_ckpts=2))
