@@ -64,3 +64,21 @@ def test_build_model_on_meta_rejects_bad_config():
     from mmengine.config import Config
     with pytest.raises(ValueError, match='no "model" field'):
         build_model_on_meta(Config(dict(a=1)))
+
+
+def test_meta_device_leaves_torch_device_contexts_working():
+    """Using :func:`meta_device` first in a process must not hide
+    ``torch.linspace`` from later ``with torch.device(...)`` blocks (torch
+    caches its set of factory functions on first use)."""
+    code = textwrap.dedent('''
+        import torch
+        from skysense_mm.models.utils.meta_build import meta_device
+        with meta_device():
+            torch.nn.Linear(2, 2)
+        with torch.device('meta'):
+            print(torch.linspace(0, 1, 3).device)
+    ''')
+    res = subprocess.run([sys.executable, '-c', code], capture_output=True,
+                         text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.strip() == 'meta'

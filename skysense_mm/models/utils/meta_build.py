@@ -56,7 +56,15 @@ def meta_device():
     ``torch.linspace(0, drop_path_rate, n).item()/.tolist()``, which fails on
     ``meta``), and :func:`init_on_meta` moves anything still registered off
     ``meta`` onto it. No full-size tensor is ever allocated.
+
+    ``torch.device`` contexts recognise factory functions through a set that
+    torch builds once per process (``torch.utils._device.
+    _device_constructors``, cached); it is filled here before the patch, so
+    that it holds the real ``torch.linspace`` and later ``with
+    torch.device(...)`` blocks keep working for it.
     """
+    from torch.utils import _device
+    _device._device_constructors()  # fill the cache with the real functions
     orig_linspace = torch.linspace
 
     def linspace(*args, **kwargs):
