@@ -21,7 +21,9 @@ _base_ = ['./skysense_paper_pretrain.py']
 
 runner_type = 'FlexibleRunner'
 strategy = dict(
-    type='FSDPStrategy',
+    # mmengine's FSDPStrategy with the optimizer-state loading of --resume
+    # fixed for torch >= 2.1 (skysense_mm/models/selfsup/fsdp.py)
+    type='ResumableFSDPStrategy',
     model_wrapper=dict(
         type='MMFullyShardedDataParallel',
         auto_wrap_policy=dict(type='skysense_pretrain_wrap_policy'),

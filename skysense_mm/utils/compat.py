@@ -45,6 +45,11 @@ Upstream problems handled elsewhere, by a class of ours chosen in the config
 - ``mmengine`` 0.10.7 ``Runner`` with ``model_wrapper_cfg`` FSDP wraps before
   ``init_weights``: that config uses ``FlexibleRunner`` + ``FSDPStrategy``
   (docs/pretrain.md).
+- ``mmengine`` 0.10.7 ``FSDPStrategy.load_optim_state_dict`` calls torch's
+  ``optim_state_dict_to_load`` with the torch < 2.1 argument order, so
+  ``--resume`` under FSDP fails on torch >= 2.1: the FSDP config uses
+  ``ResumableFSDPStrategy`` (same file), shown and tested in
+  ``tests/test_tools/test_pretrain_fsdp_resume.py``.
 """
 import collections
 import collections.abc

@@ -104,7 +104,7 @@ class CPUFullyShardedDataParallel(MMFullyShardedDataParallel):
 FSDP = '''
 runner_type = 'FlexibleRunner'
 strategy = dict(
-    type='FSDPStrategy',
+    type='ResumableFSDPStrategy',
     model_wrapper=dict(
         type='CPUFullyShardedDataParallel',
         auto_wrap_policy=dict(type='skysense_pretrain_wrap_policy'),

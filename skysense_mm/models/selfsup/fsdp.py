@@ -1,4 +1,5 @@
-"""FSDP support of SkySense pre-training: auto-wrap policy, gradient clipping.
+"""FSDP support of SkySense pre-training: auto-wrap policy, gradient clipping,
+resumable strategy.
 
 SkySense (CVPR 2024, https://arxiv.org/abs/2312.10115), §3.3 and §4.1 (2.06B
 parameters, 80 GPUs). Used by ``configs/pretrain/skysense_paper_pretrain_
@@ -37,14 +38,16 @@ import functools
 from typing import Sequence, Tuple
 
 import torch
+from mmengine._strategy import FSDPStrategy
 from mmengine.optim import OptimWrapper
+from mmengine.registry import STRATEGIES
 from torch import nn
 
 from skysense_mm.registry import OPTIM_WRAPPERS
 
 __all__ = [
     'skysense_pretrain_wrap_policy', 'wrapped_classes', 'sharded_grad_norm',
-    'ShardedGradClipOptimWrapper'
+    'ShardedGradClipOptimWrapper', 'ResumableFSDPStrategy'
 ]
 
 #: default unit classes, as import paths
@@ -185,6 +188,35 @@ class ShardedGradClipOptimWrapper(OptimWrapper):
         if grads:
             torch._foreach_mul_(grads, coef.to(grads[0].device))
         self.message_hub.update_scalar('train/grad_norm', float(total))
+
+
+@STRATEGIES.register_module()
+class ResumableFSDPStrategy(FSDPStrategy):
+    """mmengine's ``FSDPStrategy`` whose resume loads the optimizer state.
+
+    mmengine 0.10.7 ``FSDPStrategy.load_optim_state_dict`` calls
+    ``FSDP.optim_state_dict_to_load(state_dict, model, optim)``, the
+    argument order of torch < 2.1; torch >= 2.1 takes ``(model, optim,
+    optim_state_dict)``, so every ``--resume`` under FSDP fails with
+    ``TypeError: unhashable type: 'dict'``. This strategy passes the
+    arguments by name (valid for both orders). Same arguments as
+    ``FSDPStrategy``; used by the paper-size FSDP pre-training config of
+    SkySense (https://arxiv.org/abs/2312.10115).
+    """
+
+    def load_optim_state_dict(self, state_dict: dict) -> None:
+        """Load the optimizer state saved by :meth:`optim_state_dict`.
+
+        Args:
+            state_dict (dict): The optimizer state dict of the checkpoint
+                (as saved under this strategy's ``state_dict_cfg``).
+        """
+        from torch.distributed.fsdp import FullyShardedDataParallel as FSDP
+        optim_state_dict = FSDP.optim_state_dict_to_load(
+            model=self.model,
+            optim=self.optim_wrapper.optimizer,
+            optim_state_dict=state_dict)
+        self.optim_wrapper.load_state_dict(optim_state_dict)
 
 
 def _register():

@@ -36,7 +36,7 @@ def test_configs_load():
     assert ddp.model_wrapper_cfg.type == 'MMDistributedDataParallel'
     assert fsdp.runner_type == 'FlexibleRunner'
     wrapper = fsdp.strategy.model_wrapper
-    assert fsdp.strategy.type == 'FSDPStrategy'
+    assert fsdp.strategy.type == 'ResumableFSDPStrategy'  # --resume
     assert wrapper.type == 'MMFullyShardedDataParallel'
     assert wrapper.use_orig_params is True  # TeacherEMAHook needs it
     assert wrapper.sharding_strategy == 'FULL_SHARD'
