@@ -30,12 +30,13 @@ import xml.etree.ElementTree as ET
 from typing import List
 
 import numpy as np
-import torch
 from mmdet.datasets import BaseDetDataset
 from mmengine.fileio import list_from_file
 from mmengine.logging import MMLogger
 
 from skysense_mm.registry import DATASETS
+from skysense_mm.structures.rotated_boxes import (polygon_area,
+                                                qboxes_to_rboxes)
 
 DIOR_CLASSES = ('airplane', 'airport', 'baseballfield', 'basketballcourt',
                 'bridge', 'chimney', 'expressway-service-area',
@@ -72,34 +73,6 @@ def _read_floats(parent: ET.Element, fields, where: str) -> List[float]:
     if not np.all(np.isfinite(values)):
         raise ValueError(f'{where}: non-finite coordinate in {values}')
     return values
-
-
-def polygon_area(poly: np.ndarray) -> float:
-    """Unsigned shoelace area of a polygon given as ``(N, 2)`` points."""
-    x, y = poly[:, 0], poly[:, 1]
-    return 0.5 * abs(float(np.dot(x, np.roll(y, -1)) -
-                           np.dot(y, np.roll(x, -1))))
-
-
-def corners_to_rbox_le90(corners: np.ndarray) -> np.ndarray:
-    """Four corners ``(N, 8)`` -> rotated boxes ``(N, 5)`` (cx, cy, w, h,
-    theta) in MMRotate's le90 convention (w the long side, theta in radians
-    in [-pi/2, pi/2)), through MMRotate's ``qbox2rbox`` (minimum-area
-    rectangle) and ``RotatedBoxes.regularize_boxes('le90')``."""
-    from mmrotate.structures.bbox import RotatedBoxes, qbox2rbox
-    corners = torch.as_tensor(np.asarray(corners, np.float32).reshape(-1, 8))
-    if len(corners) == 0:
-        return np.zeros((0, 5), np.float32)
-    rboxes = RotatedBoxes(qbox2rbox(corners)).regularize_boxes('le90')
-    return rboxes.numpy().astype(np.float32)
-
-
-def rbox_to_corners(rboxes: np.ndarray) -> np.ndarray:
-    """Rotated boxes ``(N, 5)`` -> corners ``(N, 8)`` through MMRotate's
-    ``rbox2qbox``."""
-    from mmrotate.structures.bbox import rbox2qbox
-    rboxes = torch.as_tensor(np.asarray(rboxes, np.float32).reshape(-1, 5))
-    return rbox2qbox(rboxes).numpy()
 
 
 class _DIORXMLDataset(BaseDetDataset):
@@ -193,11 +166,14 @@ class _DIORXMLDataset(BaseDetDataset):
                 raise ValueError(
                     f'{where}: unknown class name {name!r}; DIOR classes '
                     f'are {self._metainfo["classes"]} (case-insensitive)')
-            difficult = obj.findtext('difficult')
+            difficult = (obj.findtext('difficult') or '0').strip() or '0'
+            if difficult not in ('0', '1'):
+                raise ValueError(
+                    f'{where}: <difficult> must be 0 or 1, got {difficult!r}')
             instances.append(dict(
                 bbox=self._parse_box(obj, where, width, height),
                 bbox_label=self._name2label[name.strip().lower()],
-                ignore_flag=int(bool(difficult and int(difficult)))))
+                ignore_flag=int(difficult)))
         return dict(img_path=img_path, img_id=img_id, xml_path=xml_path,
                     height=height, width=width, instances=instances)
 
@@ -345,7 +321,7 @@ class DIORRDataset(_DIORXMLDataset):
         if info['instances']:
             corners = np.array([i['bbox'] for i in info['instances']])
             for inst, rbox in zip(info['instances'],
-                                  corners_to_rbox_le90(corners)):
+                                  qboxes_to_rboxes(corners)):
                 inst['bbox'] = rbox.tolist()
         return info
 

@@ -36,6 +36,7 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 
 from skysense_mm.registry import DATASETS
+from skysense_mm.structures.rotated_boxes import polygon_area
 
 FAIR1M_CLASSES = (
     # airplanes
@@ -59,12 +60,6 @@ def dota_token(name: str) -> str:
     return name.replace(' ', '_')
 
 
-def _polygon_area(quad: np.ndarray) -> float:
-    x, y = quad[0::2], quad[1::2]
-    return 0.5 * abs(float(np.dot(x, np.roll(y, -1)) -
-                           np.dot(y, np.roll(x, -1))))
-
-
 def check_quad(quad: np.ndarray, width: Optional[int], height: Optional[int],
                min_area: float = 1.0) -> Optional[str]:
     """Why a quadrilateral is unusable, or None if it is fine.
@@ -78,7 +73,7 @@ def check_quad(quad: np.ndarray, width: Optional[int], height: Optional[int],
     Returns:
         str | None: ``'degenerate'``, ``'outside'`` or None.
     """
-    if _polygon_area(quad) < min_area:
+    if polygon_area(quad) < min_area:
         return 'degenerate'
     if width is not None and height is not None:
         xs, ys = quad[0::2], quad[1::2]
@@ -212,28 +207,6 @@ def _parse_points(obj, path: str, where: str) -> np.ndarray:
         raise ValueError(f'{path}: {where} has {len(xy)} points; FAIR1M '
                          'objects have 4 corners (+ the first repeated)')
     return np.array(xy, dtype=np.float32).reshape(8)
-
-
-def qboxes_to_rboxes(qboxes: np.ndarray, angle_version: str = 'le90'
-                     ) -> np.ndarray:
-    """Corners ``(N, 8)`` -> ``(cx, cy, w, h, theta)`` ``(N, 5)``.
-
-    Uses mmrotate's ``qbox2rbox`` (minimum-area rectangle) and regularises
-    the angle to ``angle_version``.
-    """
-    import torch
-    from mmrotate.structures.bbox import RotatedBoxes, qbox2rbox
-    q = torch.as_tensor(np.asarray(qboxes, dtype=np.float32).reshape(-1, 8))
-    rboxes = RotatedBoxes(qbox2rbox(q)).regularize_boxes(angle_version)
-    return rboxes.numpy()
-
-
-def rboxes_to_qboxes(rboxes: np.ndarray) -> np.ndarray:
-    """``(cx, cy, w, h, theta)`` ``(N, 5)`` -> corners ``(N, 8)``."""
-    import torch
-    from mmrotate.structures.bbox import rbox2qbox
-    r = torch.as_tensor(np.asarray(rboxes, dtype=np.float32).reshape(-1, 5))
-    return rbox2qbox(r).numpy()
 
 
 def dump_fair1m_xml(path: str, filename: str, qboxes: np.ndarray,

@@ -19,8 +19,10 @@ import pytest
 import torch
 
 from skysense_mm.datasets import DIORDataset, DIORRDataset
-from skysense_mm.datasets.dior import (DIOR_CLASSES, corners_to_rbox_le90,
-                                       rbox_to_corners)
+from skysense_mm.datasets.dior import DIOR_CLASSES
+from skysense_mm.structures.rotated_boxes import (
+    qboxes_to_rboxes as corners_to_rbox_le90,
+    rboxes_to_qboxes as rbox_to_corners)
 
 FIXTURE = 'DIOR/open-mmlab__mmrotate@1.x/tests/data/dior'
 RSCLIP = 'DIOR/zhuyuerong__rsclip/datasets/DIOR/annotations'
@@ -200,6 +202,19 @@ def test_unknown_class_names_file_and_object(shared_data, tmp_path):
     _copy_hbb(shared_data, tmp_path, edit)
     with pytest.raises(ValueError, match='object 1: unknown class name'):
         _hbb(tmp_path)
+
+
+def test_bad_difficult_flag_names_file_and_object(shared_data, tmp_path):
+    def edit(root, obj):
+        node = obj.find('difficult')
+        if node is None:
+            node = ET.SubElement(obj, 'difficult')
+        node.text = 'yes'
+    _copy_hbb(shared_data, tmp_path, edit)
+    with pytest.raises(ValueError, match=r"object 1: <difficult> must be 0 "
+                       r"or 1, got 'yes'") as e:
+        _hbb(tmp_path)
+    assert '.xml' in str(e.value)
 
 
 def test_degenerate_boxes(shared_data, tmp_path):

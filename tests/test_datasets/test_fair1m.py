@@ -20,8 +20,9 @@ from shapely.geometry import Polygon, box
 from conftest import TOOLS
 from skysense_mm.datasets.fair1m import (FAIR1M_CLASSES, FAIR1MDataset,
                                          dump_fair1m_xml, parse_dota_txt,
-                                         parse_fair1m_xml, qboxes_to_rboxes,
-                                         rboxes_to_qboxes)
+                                         parse_fair1m_xml)
+from skysense_mm.structures.rotated_boxes import (qboxes_to_rboxes,
+                                                  rboxes_to_qboxes)
 from skysense_mm.evaluation.metrics.fair1m_metric import (
     FAIR1MMetric, merge_patch_detections, parse_patch_id, rbbox_map,
     write_fair1m_submission)
@@ -423,3 +424,14 @@ def test_split_cli_and_errors(shared_data, tmp_path, capsys):
     with pytest.raises(ValueError, match='must exceed the gap'):
         fair1m_split.split_folder(osp.join(root, 'images'),
                                   str(tmp_path / 'y'), size=200, gap=200)
+
+
+@pytest.mark.parametrize('kwargs,match', [
+    (dict(ann_dir='labels', merge_patches=False), 'needs merge_patches=True'),
+    (dict(predict_box_type='qbox'), 'predict_box_type'),
+    (dict(format_only=True), 'format_only'),
+    (dict(outfile_prefix='x'), 'outfile_prefix'),
+])
+def test_metric_refuses_options_it_would_ignore(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        FAIR1MMetric(**kwargs)

@@ -17,8 +17,9 @@ import yaml
 from mmengine.config import Config
 
 from conftest import ROOT, TOOLS, run_tool
-from skysense_mm.datasets.fair1m import (FAIR1M_CLASSES, parse_fair1m_xml,
-                                         qboxes_to_rboxes, rboxes_to_qboxes)
+from skysense_mm.datasets.fair1m import FAIR1M_CLASSES, parse_fair1m_xml
+from skysense_mm.structures.rotated_boxes import (qboxes_to_rboxes,
+                                                  rboxes_to_qboxes)
 
 sys.path.insert(0, osp.join(TOOLS, 'dataset_converters'))
 import fair1m_split  # noqa: E402

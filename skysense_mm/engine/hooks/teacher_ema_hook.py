@@ -123,6 +123,19 @@ class TeacherEMAHook(Hook):
 
     def _apply(self, model, m: float) -> None:
         sp, tp, sb, tb = model.ema_pairs()
+        # the layout of the pairs is fixed once the model is wrapped: check it
+        # on the first update only
+        if not getattr(self, '_pairs_checked', False):
+            self._check_pairs(model, sp, tp)
+            self._pairs_checked = True
+        ema_update_(tp, sp, m)
+        if self.copy_buffers:
+            with torch.no_grad():
+                for t, s in zip(tb, sb):
+                    t.copy_(s)
+
+    @staticmethod
+    def _check_pairs(model, sp, tp) -> None:
         names = [n for n, _ in model.student.named_parameters()] if \
             hasattr(model, 'student') else [str(i) for i in range(len(sp))]
         for name, t, s in zip(names, tp, sp):
@@ -133,11 +146,6 @@ class TeacherEMAHook(Hook):
                     f'{tuple(t.shape)} on this rank); wrap student and '
                     'teacher alike (FSDP auto_wrap_policy by module class, '
                     'e.g. skysense_pretrain_wrap_policy)')
-        ema_update_(tp, sp, m)
-        if self.copy_buffers:
-            with torch.no_grad():
-                for t, s in zip(tb, sb):
-                    t.copy_(s)
 
     def after_train_iter(self,
                          runner,

@@ -15,15 +15,16 @@ import os
 import os.path as osp
 import re
 import zipfile
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from typing import Dict, Iterable, List, Optional, Sequence
 
 import numpy as np
 from mmengine.logging import MMLogger
 
-from skysense_mm.datasets.fair1m import (fair1m_xml_string, parse_fair1m_xml,
-                                         qboxes_to_rboxes, rboxes_to_qboxes)
+from skysense_mm.datasets.fair1m import fair1m_xml_string, parse_fair1m_xml
 from skysense_mm.registry import METRICS
+from skysense_mm.structures.rotated_boxes import (qboxes_to_rboxes,
+                                                  rboxes_to_qboxes)
 
 _PATCH_ID = re.compile(r'^(?P<name>.+)__(?P<size>\d+)__(?P<x>-?\d+)___'
                        r'(?P<y>-?\d+)$')
@@ -198,6 +199,19 @@ class FAIR1MMetric(_dota_metric_base()):
                  **kwargs) -> None:
         if kwargs.get('scale_ranges') is not None:
             raise ValueError('FAIR1MMetric: scale_ranges is not supported')
+        # DOTAMetric options this metric does not honour: refuse, not ignore
+        unsupported = {'predict_box_type': 'rbox', 'format_only': False,
+                       'outfile_prefix': None}
+        for key, default in unsupported.items():
+            if key in kwargs and kwargs[key] != default:
+                raise ValueError(
+                    f'FAIR1MMetric: {key}={kwargs[key]!r} is not supported '
+                    '(rotated-box predictions only; use submission_path for '
+                    'the submission)')
+            kwargs.pop(key, None)
+        if ann_dir is not None and not merge_patches:
+            raise ValueError('FAIR1MMetric: ann_dir (full-image labels) needs '
+                             'merge_patches=True')
         super().__init__(merge_patches=False, iou_thr=iou_thr, **kwargs)
         self.ann_dir = ann_dir
         self.merge = merge_patches
@@ -215,6 +229,11 @@ class FAIR1MMetric(_dota_metric_base()):
         """
         for sample in data_samples:
             pred = sample['pred_instances']
+            if pred['bboxes'].shape[-1] != 5:
+                raise ValueError(
+                    f'FAIR1MMetric: {sample.get("img_path", sample["img_id"])}'
+                    ': predictions must be rotated boxes (cx, cy, w, h, a), '
+                    f'got shape {tuple(pred["bboxes"].shape)}')
             result = dict(img_id=sample['img_id'],
                           bboxes=pred['bboxes'].cpu().numpy(),
                           scores=pred['scores'].cpu().numpy(),
@@ -224,8 +243,10 @@ class FAIR1MMetric(_dota_metric_base()):
             if gt is not None and 'bboxes' in gt:
                 ignored = sample['ignored_instances']
                 ann = dict(labels=gt['labels'].cpu().numpy(),
-                           bboxes=_rboxes_of(gt['bboxes']),
-                           bboxes_ignore=_rboxes_of(ignored['bboxes']),
+                           bboxes=_rboxes_of(gt['bboxes'],
+                                             self.angle_version),
+                           bboxes_ignore=_rboxes_of(ignored['bboxes'],
+                                                    self.angle_version),
                            labels_ignore=ignored['labels'].cpu().numpy())
             self.results.append((ann, result))
 
@@ -253,7 +274,11 @@ class FAIR1MMetric(_dota_metric_base()):
         if self.ann_dir is not None:
             dets = [_per_class(d['bboxes'], d['scores'], d['labels'],
                                len(classes)) for d in images.values()]
-            anns = [self._full_image_gt(name) for name in images]
+            skipped = Counter()
+            anns = [self._full_image_gt(name, skipped) for name in images]
+            if skipped:
+                logger.info(f'FAIR1MMetric: ground-truth objects skipped in '
+                            f'{self.ann_dir}: {dict(skipped)}')
         elif all(g is not None for g in gts):
             dets = [_per_class(p['bboxes'], p['scores'], p['labels'],
                                len(classes)) for p in preds]
@@ -273,17 +298,18 @@ class FAIR1MMetric(_dota_metric_base()):
         eval_results.move_to_end('mAP', last=False)
         return eval_results
 
-    def _full_image_gt(self, name: str) -> dict:
+    def _full_image_gt(self, name: str, skipped: Counter) -> dict:
         path = osp.join(self.ann_dir, f'{name}.xml')
         ann = parse_fair1m_xml(path, self.dataset_meta['classes'])
+        skipped.update(reason for _, reason in ann['skipped'])
         return dict(bboxes=qboxes_to_rboxes(ann['qboxes'],
                                             self.angle_version),
                     labels=ann['labels'])
 
 
-def _rboxes_of(boxes) -> np.ndarray:
+def _rboxes_of(boxes, angle_version: str = 'le90') -> np.ndarray:
     """Rotated ``(n, 5)`` numpy boxes of RotatedBoxes/QuadriBoxes/tensors."""
     boxes = getattr(boxes, 'tensor', boxes).cpu().numpy()
     if boxes.shape[-1] == 8:
-        return qboxes_to_rboxes(boxes)
+        return qboxes_to_rboxes(boxes, angle_version)
     return boxes.reshape(-1, 5)

@@ -156,7 +156,8 @@ def frame_name(seg_map_path: str) -> str:
 
 
 def write_submission(path: str, preds: Dict[str, np.ndarray],
-                     gts: Optional[Dict[str, np.ndarray]] = None) -> str:
+                     gts: Optional[Dict[str, np.ndarray]] = None,
+                     num_classes: int = 6) -> str:
     """Write the CodaLab submission: one 8-bit grayscale PNG (values 0-5)
     per frame.
 
@@ -169,15 +170,17 @@ def write_submission(path: str, preds: Dict[str, np.ndarray],
         path (str): ``.zip`` file or folder.
         preds (dict): ``{png name: (H, W) prediction}``.
         gts (dict, optional): ``{png name: (H, W) GT}`` (folder output only).
+        num_classes (int): Predictions must be below it (the official
+            evaluator refuses values >= 6). Defaults to 6.
 
     Returns:
         str: ``path``.
     """
     from PIL import Image
     for name, pred in preds.items():
-        if pred.size and int(pred.max()) >= 6:
-            raise ValueError(f'{name}: predictions must be 0-5, found '
-                             f'{int(pred.max())}')
+        if pred.size and int(pred.max()) >= num_classes:
+            raise ValueError(f'{name}: predictions must be 0-'
+                             f'{num_classes - 1}, found {int(pred.max())}')
     if path.endswith('.zip'):
         tmp = tempfile.mkdtemp()
         try:
@@ -277,7 +280,8 @@ class DynamicEarthNetMetric(BaseMetric):
             gts = {n: g for n, g, _ in results if g is not None}
             write_submission(self.submission_path,
                              {n: p for n, _, p in results},
-                             gts if len(gts) == len(results) else None)
+                             gts if len(gts) == len(results) else None,
+                             num_classes=self.num_classes)
             MMLogger.get_current_instance().info(
                 f'DynamicEarthNet submission written to '
                 f'{self.submission_path} ({len(results)} frames)')

@@ -127,3 +127,27 @@ def test_teacher_ema_hook_skips_accumulation_iterations():
     hook.after_train_iter(runner, 0)
     assert torch.allclose(runner.model.t, torch.full((2, ), 0.5))
     assert runner.message_hub.scalars['train/teacher_momentum'] == 0.5
+
+
+def test_teacher_ema_hook_refuses_mismatched_pairs_once():
+    """A student/teacher pair of different shapes (e.g. sharded differently
+    under FSDP) is an error naming the parameter; the layout is checked on
+    the first update only."""
+
+    class _Mismatched(_Model):
+
+        def ema_pairs(self):
+            return [self.s], [torch.zeros(3)], [], []
+
+    hook = TeacherEMAHook()
+    with pytest.raises(RuntimeError, match='parameter 0 are sharded '
+                       'differently'):
+        hook.update(_Mismatched(), 0, 10)
+    model = _Model()
+    hook = TeacherEMAHook()
+    hook.update(model, 0, 10)
+    assert hook._pairs_checked
+    moved = model.t.detach().clone()
+    assert not torch.equal(moved, torch.zeros(2))
+    hook.update(model, 1, 10)  # no re-check; the EMA still runs
+    assert not torch.equal(model.t.detach(), moved)
