@@ -26,7 +26,10 @@ SRC="$WORK/mmcv-$MMCV_VERSION"
 # torch>=2.10 headers require C++20; mmcv pins -std=c++14/17 in its setup.py.
 sed -i -E "s/-std=c\+\+1[47]/-std=c++20/g" "$SRC/setup.py"
 grep -q 'c++20' "$SRC/setup.py" || { echo "build_mmcv: could not patch the C++ standard in setup.py" >&2; exit 3; }
-( cd "$SRC" && MMCV_WITH_OPS=1 FORCE_CUDA=${FORCE_CUDA:-0} MAX_JOBS=${MAX_JOBS:-$(nproc)} \
+# GNU nproc honours OMP_NUM_THREADS (often 1 in test shells): count the CPUs without it.
+jobs=${MAX_JOBS:-$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)}
+echo "build_mmcv: $jobs parallel compile jobs (set MAX_JOBS to change)" >&2
+( cd "$SRC" && MMCV_WITH_OPS=1 FORCE_CUDA=${FORCE_CUDA:-0} MAX_JOBS=$jobs \
     "$PY" -m pip wheel -q --no-deps --no-build-isolation . -w "$WORK/out" >&2 )
 mkdir -p "$DEST"
 tmp="$DEST/.partial"; rm -rf "$tmp"; mkdir -p "$tmp"

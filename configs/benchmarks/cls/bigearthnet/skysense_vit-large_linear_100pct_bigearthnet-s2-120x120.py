@@ -10,7 +10,7 @@
 # 20 m bands resampled bilinearly to 120x120, official 19-class MM splits
 # (`S2name,S1name` CSVs), snow / cloud patches excluded, patches whose labels
 # map to no 19-class label skipped (57 in v1.0).
-default_scope = 'mmpretrain'
+_base_ = ['../../../_base_/cls_runtime.py']
 
 data_root = 'data/BigEarthNet'
 patch_dir = 'BigEarthNet-v1.0'
@@ -95,21 +95,7 @@ val_cfg = dict()
 test_cfg = dict()
 auto_scale_lr = dict(base_batch_size=64)
 
+# Runtime (hooks, env, visualizer) from _base_/cls_runtime.py; only what differs here:
 default_hooks = dict(
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=50),
-    param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=2,
-                    save_best='multi-label/mAP_micro', rule='greater'),
-    sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='VisualizationHook', enable=False))
-env_cfg = dict(
-    cudnn_benchmark=False,
-    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-    dist_cfg=dict(backend='nccl'))
-vis_backends = [dict(type='LocalVisBackend')]
-visualizer = dict(type='UniversalVisualizer', vis_backends=vis_backends)
-log_level = 'INFO'
-load_from = None
-resume = False
-randomness = dict(seed=0, deterministic=False)
+    logger=dict(interval=50),
+    checkpoint=dict(save_best='multi-label/mAP_micro'))

@@ -9,7 +9,7 @@
 # (24 layers, d = 1024, day-of-year date embedding) over the dates at every
 # pixel, global average pooling of its extra-token output F_fus^mm, linear
 # head (62 classes). See ../shared/design/BENCHMARK_PROTOCOLS.md (d).
-default_scope = 'mmpretrain'
+_base_ = ['../../../_base_/cls_runtime.py']
 
 data_root = 'data/fmow-sentinel'
 num_dates = 3
@@ -99,21 +99,5 @@ val_cfg = dict()
 test_cfg = dict()
 auto_scale_lr = dict(base_batch_size=64)
 
-default_hooks = dict(
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=50),
-    param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=2,
-                    save_best='accuracy/top1', rule='greater'),
-    sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='VisualizationHook', enable=False))
-env_cfg = dict(
-    cudnn_benchmark=False,
-    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-    dist_cfg=dict(backend='nccl'))
-vis_backends = [dict(type='LocalVisBackend')]
-visualizer = dict(type='UniversalVisualizer', vis_backends=vis_backends)
-log_level = 'INFO'
-load_from = None
-resume = False
-randomness = dict(seed=0, deterministic=False)
+# Runtime (hooks, env, visualizer) from _base_/cls_runtime.py; only what differs here:
+default_hooks = dict(logger=dict(interval=50))
