@@ -19,7 +19,7 @@ inc=$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
 
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
-echo "build_mmcv: building mmcv $MMCV_VERSION with ops against torch $TORCH_VERSION (one-time, ~20-25 min on 2 cores)" >&2
+echo "build_mmcv: building mmcv $MMCV_VERSION with ops against torch $TORCH_VERSION (one-time, ~15-45 min on 2 cores)" >&2
 "$PY" -m pip download -q --no-deps --no-binary :all: --no-build-isolation "mmcv==$MMCV_VERSION" -d "$WORK" >&2
 tar -xzf "$WORK"/mmcv-"$MMCV_VERSION".tar.gz -C "$WORK"
 SRC="$WORK/mmcv-$MMCV_VERSION"
